@@ -1,0 +1,170 @@
+"""The one provider interface every SMS gateway implements.
+
+Plain Python, no ORM: the ``sms.provider`` model builds a client from its
+configuration (``sms.provider._get_client()``) and the core dispatcher only ever
+talks to it through the methods below. Provider addons subclass
+:class:`SmsProviderClient` and override ``sms.provider._get_client()`` for their
+``provider_type``.
+
+Numbers are always E.164 with the leading ``+`` (``+79251234567``); a client that
+needs another form converts them itself.
+"""
+
+import dataclasses
+import datetime
+
+# Outcome of one message handed to a provider.
+ACCEPTED = "accepted"  # the provider took it; delivery is reported later
+DELIVERED = "delivered"  # the provider already knows it was delivered
+TRANSIENT = "transient"  # not sent, may succeed later (timeout, 5xx, busy)
+PERMANENT = "permanent"  # not sent and never will be (bad number, no credit...)
+
+# Odoo ``sms.sms`` states a status update can lead to.
+STATE_PENDING = "pending"  # sent, not yet delivered ("Sent" in Odoo)
+STATE_DELIVERED = "sent"  # delivered ("Delivered" in Odoo)
+STATE_ERROR = "error"
+
+
+class ProviderError(Exception):
+    """A whole request failed.
+
+    ``transient`` errors (network, timeouts, HTTP 5xx, "service temporarily
+    unavailable") are retried by the dispatcher with backoff and may fail over
+    to the next provider; the others fail the messages at once.
+    ``failure_type`` is one of Odoo's ``sms.sms.failure_type`` values.
+    """
+
+    def __init__(self, message, transient=False, failure_type=None, code=None):
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.failure_type = failure_type or ("sms_server" if transient else "unknown")
+        self.code = code
+
+
+class NotSupported(Exception):
+    """The provider has no such feature (cost API, balance, status API...)."""
+
+
+@dataclasses.dataclass
+class OutgoingMessage:
+    key: str  # our own reference, unique in a batch (the sms.sms uuid)
+    number: str  # E.164 with "+"
+    body: str
+
+
+@dataclasses.dataclass
+class SendResult:
+    key: str
+    status: str  # ACCEPTED, DELIVERED, TRANSIENT or PERMANENT
+    provider_message_id: str | None = None
+    failure_type: str | None = None  # Odoo failure_type when not accepted
+    error: str | None = None  # a sentence a user understands
+    parts: int | None = None  # parts counted by the provider
+    cost: float | None = None  # cost reported by the provider
+
+
+@dataclasses.dataclass
+class StatusUpdate:
+    provider_message_id: str
+    state: str  # STATE_PENDING, STATE_DELIVERED or STATE_ERROR
+    final: bool = False  # no further update will come
+    failure_type: str | None = None
+    error: str | None = None
+    cost: float | None = None
+    at: datetime.datetime | None = None  # naive UTC
+    transient: bool = False  # the status call failed for this id; ask again
+
+
+@dataclasses.dataclass
+class CostEstimate:
+    total_cost: float
+    total_parts: int
+    currency: str | None = None  # ISO code when the provider says it
+    per_number: dict = dataclasses.field(default_factory=dict)  # number -> cost
+
+
+@dataclasses.dataclass
+class Balance:
+    amount: float | None
+    currency: str | None = None
+    text: str | None = None  # raw answer when not a number (USSD...)
+
+
+@dataclasses.dataclass
+class Availability:
+    available: bool
+    message: str  # one sentence for the provider form
+    details: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class InboundMessage:
+    number: str  # sender, E.164 when the network gives it
+    body: str
+    received_at: datetime.datetime | None = None  # naive UTC
+    provider_message_id: str | None = None
+
+
+class SmsProviderClient:
+    """Base class of provider clients. Override what the gateway supports.
+
+    Class attributes tell the dispatcher how to call the client:
+
+    ``max_batch``: at most this many messages in one :meth:`send` call.
+    ``supports_status``: :meth:`statuses` asks the provider for delivery states.
+    ``status_batch``: at most this many ids in one :meth:`statuses` call.
+    """
+
+    max_batch = 100
+    supports_status = False
+    status_batch = 100
+
+    def __init__(self, config):
+        # ``config`` is a plain dict built by ``sms.provider._get_client_config()``
+        self.config = dict(config)
+
+    # -- sending ---------------------------------------------------------
+    def send(self, messages):
+        """Send ``messages`` (a list of :class:`OutgoingMessage`).
+
+        Returns one :class:`SendResult` per message, in any order, matched by
+        ``key``. Raises :class:`ProviderError` when the whole request failed.
+        """
+        raise NotImplementedError
+
+    def cost(self, numbers, text):
+        """Return a :class:`CostEstimate` for ``text`` to ``numbers``.
+
+        Raises :class:`NotSupported` when the provider has no cost API (the
+        core then uses the provider's price per part).
+        """
+        raise NotSupported()
+
+    def balance(self):
+        """Return a :class:`Balance`, or raise :class:`NotSupported`."""
+        raise NotSupported()
+
+    def check_availability(self):
+        """Return an :class:`Availability`. Never raises for a provider fault."""
+        return Availability(True, "No availability check for this provider.")
+
+    # -- delivery --------------------------------------------------------
+    def statuses(self, provider_message_ids):
+        """Return a list of :class:`StatusUpdate` for the given ids.
+
+        Only called when ``supports_status`` is true.
+        """
+        raise NotSupported()
+
+    def parse_callback(self, payload):
+        """Turn a delivery callback payload into a list of :class:`StatusUpdate`."""
+        raise NotSupported()
+
+    # -- inbound ---------------------------------------------------------
+    def fetch_inbound(self):
+        """Return new :class:`InboundMessage` (and forget them on the gateway)."""
+        raise NotSupported()
+
+    def close(self):
+        """Release connections (HTTP sessions, serial ports)."""
