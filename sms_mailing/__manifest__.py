@@ -1,0 +1,15 @@
+{
+    "name": "SMS Mailing",
+    "summary": "SMS campaigns, SMS from the contact card, pluggable SMS providers",
+    "version": "18.0.1.0.0",
+    "category": "Marketing/SMS",
+    "website": "https://github.com/sms-mailing/sms-mailing",
+    "author": "SMS Mailing Contributors",
+    "license": "LGPL-3",
+    "depends": ["sms", "contacts", "phone_validation"],
+    "external_dependencies": {"python": ["phonenumbers", "requests"]},
+    "data": [],
+    "demo": [],
+    "installable": True,
+    "application": True,
+}
