@@ -8,8 +8,23 @@
     "license": "LGPL-3",
     "depends": ["sms", "contacts", "phone_validation"],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
-    "data": [],
-    "demo": [],
+    "data": [
+        "security/sms_mailing_security.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "views/sms_provider_views.xml",
+        "views/sms_sms_views.xml",
+        "views/sms_inbound_views.xml",
+        "views/res_partner_views.xml",
+        "wizard/sms_partner_send_views.xml",
+        "views/sms_mailing_menus.xml",
+    ],
+    "demo": ["demo/sms_provider_demo.xml"],
+    "assets": {
+        "web.assets_backend": [
+            "sms_mailing/static/src/components/sms_segment_text/*",
+        ],
+    },
     "installable": True,
     "application": True,
 }

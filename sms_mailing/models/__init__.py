@@ -1,0 +1,5 @@
+from . import mail_notification
+from . import res_partner
+from . import sms_provider
+from . import sms_sms
+from . import sms_inbound

@@ -1,0 +1,43 @@
+from odoo import _, fields, models
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    sms_opt_out = fields.Boolean(
+        "Do not use SMS",
+        tracking=True,
+        help="The contact is left out of SMS mailings. An SMS sent from the "
+        "contact card still goes out, with a warning.",
+    )
+    sms_ids = fields.One2many("sms.sms", "partner_id", "Sent SMS", readonly=True)
+    sms_count = fields.Integer("SMS", compute="_compute_sms_count")
+
+    def _compute_sms_count(self):
+        counts = dict(
+            self.env["sms.sms"]
+            .sudo()
+            ._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
+        )
+        for partner in self:
+            partner.sms_count = counts.get(partner, 0)
+
+    def action_open_sms_send(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send an SMS to %(name)s", name=self.display_name),
+            "res_model": "sms.partner.send",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_partner_id": self.id},
+        }
+
+    def action_view_sms(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_mailing.sms_sms_action"
+        )
+        action["domain"] = [("partner_id", "=", self.id)]
+        action["context"] = {"default_partner_id": self.id}
+        return action

@@ -1,0 +1,94 @@
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+
+from ..tools import phone
+
+DEFAULT_STOP_KEYWORDS = "STOP, STOPALL, UNSUBSCRIBE, ARRET, СТОП, PARAR"
+
+
+def parse_keywords(text):
+    """``"STOP, Arret"`` -> ``{"STOP", "ARRET"}`` (casefolded, spaces removed)."""
+    return {
+        "".join(word.split()).casefold()
+        for word in (text or "").split(",")
+        if word.strip()
+    }
+
+
+def is_stop(body, keywords):
+    return "".join((body or "").split()).casefold() in keywords
+
+
+class SmsInbound(models.Model):
+    _name = "sms.inbound"
+    _description = "Received SMS"
+    _order = "received_at DESC, id DESC"
+    _rec_name = "number"
+
+    number = fields.Char(required=True, index=True)
+    partner_id = fields.Many2one("res.partner", "Contact", index=True)
+    body = fields.Text(required=True)
+    received_at = fields.Datetime(default=fields.Datetime.now, required=True)
+    provider_id = fields.Many2one("sms.provider", "Received by", readonly=True)
+    provider_message_id = fields.Char(readonly=True)
+    company_id = fields.Many2one("res.company", default=lambda self: self.env.company)
+    is_read = fields.Boolean("Read", default=False)
+    is_stop = fields.Boolean(
+        "Opt-out request", readonly=True, help="The text was a stop keyword."
+    )
+
+    def action_mark_read(self):
+        self.write({"is_read": True})
+
+    def action_mark_unread(self):
+        self.write({"is_read": False})
+
+    @api.model
+    def _find_partners(self, e164):
+        if not e164:
+            return self.env["res.partner"]
+        return self.env["res.partner"].search(
+            [("phone_sanitized", "=", e164)], order="id"
+        )
+
+    @api.model
+    def _create_from_provider(self, provider, messages, stop_keywords=None):
+        keywords = parse_keywords(stop_keywords or DEFAULT_STOP_KEYWORDS)
+        created = self.browse()
+        for message in messages:
+            e164, _error = phone.normalize(message.number)
+            number = e164 or message.number
+            partners = self._find_partners(e164)
+            stop = is_stop(message.body, keywords)
+            inbound = self.create(
+                {
+                    "number": number,
+                    "partner_id": partners[:1].id,
+                    "body": message.body,
+                    "received_at": message.received_at or fields.Datetime.now(),
+                    "provider_id": provider.id,
+                    "provider_message_id": message.provider_message_id,
+                    "company_id": provider.company_id.id or self.env.company.id,
+                    "is_stop": stop,
+                }
+            )
+            created |= inbound
+            for partner in partners:
+                partner.message_post(
+                    body=Markup("<p>%s</p><p>%s</p>")
+                    % (_("SMS received from %(number)s:", number=number), message.body),
+                    author_id=partner.id,
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_note",
+                )
+            if stop:
+                inbound._opt_out(partners, e164 or number)
+        return created
+
+    def _opt_out(self, partners, number):
+        reason = _("Opted out by SMS: %(text)s", text=self.body)
+        self.env["phone.blacklist"].sudo()._add([number], message=reason)
+        partners.write({"sms_opt_out": True})
+        for partner in partners:
+            partner.message_post(body=reason, subtype_xmlid="mail.mt_note")

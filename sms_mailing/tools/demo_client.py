@@ -1,0 +1,71 @@
+"""The simulated provider: nothing ever leaves the machine.
+
+Every valid number is accepted and reported delivered by the status poll; an
+invalid number fails permanently. ``_transmit`` and ``_transmit_status`` stand
+where a real client talks to its gateway: tests replace them to script outcomes.
+"""
+
+import threading
+import uuid
+
+from . import phone, segments
+from .provider import (
+    ACCEPTED,
+    PERMANENT,
+    STATE_DELIVERED,
+    Availability,
+    SendResult,
+    SmsProviderClient,
+    StatusUpdate,
+)
+
+
+class DemoClient(SmsProviderClient):
+    max_batch = 500
+    supports_status = True
+    status_batch = 500
+
+    _lock = threading.Lock()
+
+    def send(self, messages):
+        return self._transmit(messages)
+
+    def _transmit(self, messages):
+        results = []
+        for message in messages:
+            e164, error = phone.normalize(message.number)
+            if error:
+                results.append(
+                    SendResult(
+                        message.key,
+                        PERMANENT,
+                        failure_type=error,
+                        error=f"{message.number} is not a valid phone number.",
+                    )
+                )
+                continue
+            results.append(
+                SendResult(
+                    message.key,
+                    ACCEPTED,
+                    provider_message_id="demo-" + uuid.uuid4().hex[:16],
+                    parts=segments.analyze(message.body).parts,
+                )
+            )
+        return results
+
+    def statuses(self, provider_message_ids):
+        return self._transmit_status(provider_message_ids)
+
+    def _transmit_status(self, provider_message_ids):
+        return [
+            StatusUpdate(pid, STATE_DELIVERED, final=True)
+            for pid in provider_message_ids
+        ]
+
+    def check_availability(self):
+        return Availability(
+            True,
+            "Simulated provider: messages never leave this machine and are "
+            "reported delivered.",
+        )

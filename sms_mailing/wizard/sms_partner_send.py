@@ -1,0 +1,182 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools import phone, segments
+
+
+class SmsPartnerSend(models.TransientModel):
+    _name = "sms.partner.send"
+    _description = "Send an SMS to a contact"
+
+    partner_id = fields.Many2one("res.partner", "Contact", required=True, readonly=True)
+    number = fields.Char(
+        compute="_compute_number", store=True, readonly=False, required=True
+    )
+    number_e164 = fields.Char("International number", compute="_compute_number_e164")
+    number_error = fields.Char(compute="_compute_number_e164")
+    body = fields.Text("Message")
+    candidate_provider_ids = fields.Many2many(
+        "sms.provider", compute="_compute_candidate_provider_ids"
+    )
+    provider_count = fields.Integer(compute="_compute_candidate_provider_ids")
+    provider_id = fields.Many2one(
+        "sms.provider",
+        "Provider",
+        compute="_compute_provider_id",
+        store=True,
+        readonly=False,
+        domain="[('id', 'in', candidate_provider_ids)]",
+    )
+    encoding = fields.Char(compute="_compute_segments")
+    parts = fields.Integer(compute="_compute_segments")
+    length = fields.Integer("Units", compute="_compute_segments")
+    remaining = fields.Integer("Left in this part", compute="_compute_segments")
+    part_limit = fields.Integer("Per part", compute="_compute_segments")
+    cost_text = fields.Char("Estimated cost", compute="_compute_cost_text")
+    warning = fields.Char(compute="_compute_warning")
+
+    @api.depends("partner_id")
+    def _compute_number(self):
+        for wizard in self:
+            wizard.number = wizard.partner_id.mobile or wizard.partner_id.phone
+
+    @api.depends("number", "partner_id.country_id")
+    def _compute_number_e164(self):
+        for wizard in self:
+            e164, error = phone.normalize(
+                wizard.number, wizard.partner_id.country_id.code
+            )
+            wizard.number_e164 = e164
+            wizard.number_error = {
+                phone.MISSING: _("Enter a phone number."),
+                phone.INVALID: _(
+                    "%(number)s is not a valid phone number.", number=wizard.number
+                ),
+            }.get(error, False)
+
+    @api.depends("number_e164")
+    def _compute_candidate_provider_ids(self):
+        for wizard in self:
+            providers = self.env["sms.provider"]
+            if wizard.number_e164:
+                providers = self.env["sms.provider"]._route(wizard.number_e164)
+            wizard.candidate_provider_ids = providers
+            wizard.provider_count = len(providers)
+
+    @api.depends("candidate_provider_ids")
+    def _compute_provider_id(self):
+        for wizard in self:
+            if wizard.provider_id not in wizard.candidate_provider_ids:
+                wizard.provider_id = wizard.candidate_provider_ids[:1]
+
+    @api.depends("body")
+    def _compute_segments(self):
+        for wizard in self:
+            info = segments.analyze(wizard.body or "")
+            wizard.encoding = info.encoding
+            wizard.parts = info.parts
+            wizard.length = info.length
+            wizard.remaining = info.remaining
+            wizard.part_limit = info.part_limit
+
+    @api.depends("body", "number_e164", "provider_id")
+    def _compute_cost_text(self):
+        for wizard in self:
+            if not (wizard.provider_id and wizard.number_e164 and wizard.body):
+                wizard.cost_text = False
+                continue
+            estimate = wizard.provider_id._estimate_cost(
+                [wizard.number_e164], wizard.body
+            )
+            if estimate["available"]:
+                wizard.cost_text = f"{estimate['total_cost']:.2f} {estimate['currency']}"
+            else:
+                wizard.cost_text = estimate["message"]
+
+    @api.depends("partner_id.sms_opt_out", "partner_id.phone_sanitized_blacklisted")
+    def _compute_warning(self):
+        for wizard in self:
+            partner = wizard.partner_id
+            if partner.sms_opt_out:
+                wizard.warning = _(
+                    "%(name)s asked not to receive SMS (Do not use SMS). Send only "
+                    "if this message is one they expect.",
+                    name=partner.display_name,
+                )
+            elif partner.phone_sanitized_blacklisted:
+                wizard.warning = _(
+                    "This number is on the SMS blacklist. Send only if this "
+                    "message is one they expect."
+                )
+            else:
+                wizard.warning = False
+
+    def _check_sendable(self):
+        self.ensure_one()
+        if self.number_error:
+            raise UserError(self.number_error)
+        if not (self.body or "").strip():
+            raise UserError(_("Write the text of the SMS."))
+        if not self.env["sms.provider"]._get_active_providers():
+            raise UserError(
+                _(
+                    "No SMS provider is configured. An administrator can add one "
+                    "in SMS > Configuration > Providers."
+                )
+            )
+        if not self.provider_id or self.provider_id not in self.candidate_provider_ids:
+            raise UserError(
+                _(
+                    "No active SMS provider can send to %(number)s.",
+                    number=self.number_e164,
+                )
+            )
+        self.provider_id._check_text(self.body)
+
+    def action_send(self):
+        self.ensure_one()
+        self._check_sendable()
+        message = self.partner_id.with_context(
+            sms_requested_provider_id=self.provider_id.id
+        )._message_sms(
+            self.body,
+            partner_ids=self.partner_id.ids,
+            sms_pid_to_number={self.partner_id.id: self.number_e164},
+        )
+        sms = self.env["sms.sms"].sudo().search(
+            [("mail_message_id", "=", message.id)], limit=1
+        )
+        if sms.state == "error":
+            raise UserError(
+                _(
+                    "The SMS to %(number)s could not be sent: %(error)s",
+                    number=self.number_e164,
+                    error=sms.error_message or sms.failure_type,
+                )
+            )
+        if sms.state == "outgoing":
+            title, kind = _("SMS queued"), "warning"
+            text = _(
+                "%(provider)s is temporarily unavailable (%(error)s); the SMS "
+                "will be retried automatically.",
+                provider=self.provider_id.name,
+                error=sms.error_message,
+            )
+        else:
+            title, kind = _("SMS sent"), "success"
+            text = _(
+                "Sent to %(number)s through %(provider)s: %(parts)s part(s).",
+                number=self.number_e164,
+                provider=self.provider_id.name,
+                parts=sms.parts,
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": text,
+                "type": kind,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
