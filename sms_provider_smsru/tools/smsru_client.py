@@ -1,0 +1,504 @@
+"""SMS.ru HTTP API client (https://sms.ru/api).
+
+Plain Python, no ORM: ``sms.provider._get_client()`` builds it from the provider's
+configuration and the core only talks to it through the
+:class:`~odoo.addons.sms_mailing.tools.provider.SmsProviderClient` interface.
+
+Every request goes through :meth:`SmsRuClient._call`: a POST form with ``api_id``
+and ``json=1`` on one ``requests.Session`` with an explicit timeout. SMS.ru answers
+HTTP 200 with ``{"status": "OK"|"ERROR", "status_code": ..., ...}``; a request
+error becomes a :class:`ProviderError` with a sentence a user understands.
+
+Numbers reach SMS.ru as digits without the "+" (``79251234567``).
+"""
+
+import datetime
+import re
+
+import requests
+
+from odoo.addons.sms_mailing.tools.provider import (
+    ACCEPTED,
+    PERMANENT,
+    STATE_DELIVERED,
+    STATE_ERROR,
+    STATE_PENDING,
+    TRANSIENT,
+    Availability,
+    Balance,
+    CostEstimate,
+    ProviderError,
+    SendResult,
+    SmsProviderClient,
+    StatusUpdate,
+)
+
+DEFAULT_BASE_URL = "https://sms.ru"
+DEFAULT_TIMEOUT = 15.0
+CURRENCY = "RUB"
+
+# Request (and per-number) error codes: (sentence, Odoo failure_type).
+REQUEST_ERRORS = {
+    200: (
+        "SMS.ru rejected the API key (api_id): check it in the provider settings.",
+        "sms_acc",
+    ),
+    201: ("Insufficient funds on the SMS.ru account.", "sms_credit"),
+    202: ("SMS.ru rejected the recipient's number as invalid.", "sms_number_format"),
+    203: ("The message has no text.", "unknown"),
+    204: (
+        (
+            "The sender name is not approved by SMS.ru: approve it in your SMS.ru "
+            "account or leave the sender empty."
+        ),
+        "sms_acc",
+    ),
+    205: ("The message is too long (more than 8 parts).", "unknown"),
+    206: (
+        "The daily sending limit of the SMS.ru account is reached.",
+        "sms_acc",
+    ),
+    207: (
+        "SMS.ru cannot send messages to this number.",
+        "sms_invalid_destination",
+    ),
+    208: ("The deferred sending time is invalid.", "unknown"),
+    209: ("The number is in the SMS.ru stop list.", "sms_blacklist"),
+    210: ("SMS.ru expects a POST request for this method.", "unknown"),
+    211: ("SMS.ru does not know this API method.", "unknown"),
+    212: ("The message text must be UTF-8.", "unknown"),
+    213: ("More than 100 numbers in one SMS.ru request.", "unknown"),
+    220: ("SMS.ru is temporarily unavailable.", "sms_server"),
+    230: (
+        "SMS.ru's daily limit of messages to this number is reached.",
+        "sms_rejected",
+    ),
+    231: (
+        "SMS.ru refused the same message to this number again within a minute.",
+        "sms_duplicate",
+    ),
+    232: (
+        "SMS.ru refused the same message to this number again the same day.",
+        "sms_duplicate",
+    ),
+    300: ("The SMS.ru token has expired.", "sms_acc"),
+    301: ("The SMS.ru credentials are wrong.", "sms_acc"),
+    302: ("The SMS.ru account is not confirmed yet.", "sms_acc"),
+    500: ("SMS.ru reported a server error.", "sms_server"),
+}
+TRANSIENT_CODES = {220, 500}
+
+# Delivery status codes (sms/status and callbacks).
+PENDING_CODES = {100, 101, 102}
+DELIVERED_CODES = {103, 110}
+STATUS_FAILURES = {
+    104: ("The message expired before it could be delivered.", "sms_expired"),
+    105: ("The message was deleted by the operator.", "sms_not_delivered"),
+    106: ("The recipient's phone failed to receive the message.", "sms_not_delivered"),
+    107: ("The message was not delivered (unknown reason).", "sms_not_delivered"),
+    108: ("The message was rejected by the operator.", "sms_rejected"),
+    150: ("No route to this number.", "sms_invalid_destination"),
+    -1: ("SMS.ru does not know this message.", "unknown"),
+}
+
+
+def to_smsru_number(number):
+    """``+7 925 123-45-67`` -> ``79251234567``: SMS.ru wants digits only."""
+    return re.sub(r"\D", "", number or "")
+
+
+def _is_transient_code(code):
+    return code in TRANSIENT_CODES or 500 <= code < 600
+
+
+def _code(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class SmsRuClient(SmsProviderClient):
+    """Client of the SMS.ru HTTP API.
+
+    ``config`` keys (from ``sms.provider._get_client_config()``): ``api_id``,
+    ``base_url``, ``timeout`` (seconds), ``sender`` (approved sender name),
+    ``test_mode``, ``translit``, ``daytime``, ``ttl`` (minutes, 1-1440).
+    """
+
+    max_batch = 100
+    supports_status = True
+    status_batch = 100
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.api_id = (self.config.get("api_id") or "").strip()
+        self.base_url = (self.config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        self.timeout = float(self.config.get("timeout") or DEFAULT_TIMEOUT)
+        self._session = None
+
+    # -- the one HTTP entry point ----------------------------------------
+    @property
+    def session(self):
+        if self._session is None:
+            self._session = requests.Session()
+        return self._session
+
+    def _call(self, method_path, params=None):
+        """POST ``params`` to ``<base_url>/<method_path>``; return the JSON answer.
+
+        Raises :class:`ProviderError` (``transient`` for network errors,
+        timeouts, HTTP 5xx and SMS.ru codes 220/500) when the request failed.
+        """
+        if not self.api_id:
+            raise ProviderError(
+                "No SMS.ru API key (api_id) is configured on the provider.",
+                failure_type="sms_acc",
+            )
+        data = dict(params or {})
+        data["api_id"] = self.api_id
+        data["json"] = 1
+        url = f"{self.base_url}/{method_path}"
+        try:
+            response = self.session.post(url, data=data, timeout=self.timeout)
+        except requests.Timeout as exc:
+            raise ProviderError(
+                f"SMS.ru did not answer within {self.timeout:g} seconds.",
+                transient=True,
+            ) from exc
+        except requests.RequestException as exc:
+            raise ProviderError(
+                f"Could not reach SMS.ru at {self.base_url}: {exc}",
+                transient=True,
+            ) from exc
+        if response.status_code >= 500:
+            raise ProviderError(
+                f"SMS.ru answered HTTP {response.status_code}; it will be retried.",
+                transient=True,
+                code=response.status_code,
+            )
+        if response.status_code >= 400:
+            raise ProviderError(
+                f"SMS.ru refused the request (HTTP {response.status_code}): "
+                f"check the provider's base URL.",
+                code=response.status_code,
+            )
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise ProviderError(
+                "SMS.ru sent an answer that is not JSON.", transient=True
+            ) from exc
+        if not isinstance(payload, dict):
+            raise ProviderError("SMS.ru sent an unexpected answer.", transient=True)
+        if payload.get("status") != "OK":
+            raise self._request_error(
+                _code(payload.get("status_code")), payload.get("status_text")
+            )
+        return payload
+
+    def _request_error(self, code, text=None):
+        sentence, failure_type = self._error(code, text)
+        transient = code is not None and _is_transient_code(code)
+        if code == 204 and self.config.get("sender"):
+            sentence = (
+                f"The sender name {self.config['sender']!r} is not approved by "
+                f"SMS.ru: approve it in your SMS.ru account or leave the sender "
+                f"empty."
+            )
+        return ProviderError(
+            sentence,
+            transient=transient,
+            failure_type="sms_server" if transient else failure_type,
+            code=code,
+        )
+
+    @staticmethod
+    def _error(code, text=None):
+        """(sentence, failure_type) for an SMS.ru error code."""
+        if code in REQUEST_ERRORS:
+            sentence, failure_type = REQUEST_ERRORS[code]
+        elif code is not None and 300 <= code < 400:
+            sentence, failure_type = "SMS.ru refused the authentication.", "sms_acc"
+        elif code is not None and _is_transient_code(code):
+            sentence, failure_type = "SMS.ru reported a server error.", "sms_server"
+        else:
+            sentence, failure_type = "SMS.ru refused the request.", "unknown"
+        details = f" (code {code}: {text})" if text else f" (code {code})"
+        return sentence + details, failure_type
+
+    # -- sending ---------------------------------------------------------
+    def _options(self, send_at=None):
+        params = {}
+        if self.config.get("sender"):
+            params["from"] = self.config["sender"]
+        if send_at:
+            params["time"] = int(send_at.replace(tzinfo=datetime.UTC).timestamp())
+        if self.config.get("ttl"):
+            params["ttl"] = max(1, min(1440, int(self.config["ttl"])))
+        if self.config.get("daytime"):
+            params["daytime"] = 1
+        if self.config.get("translit"):
+            params["translit"] = 1
+        if self.config.get("test_mode"):
+            params["test"] = 1
+        return params
+
+    @staticmethod
+    def _recipients(texts_by_number):
+        """``to``/``msg`` when all texts are equal, else ``to[number]=text``."""
+        texts = set(texts_by_number.values())
+        if len(texts) == 1:
+            return {"to": ",".join(texts_by_number), "msg": texts.pop()}
+        return {f"to[{number}]": text for number, text in texts_by_number.items()}
+
+    def _plan(self, messages):
+        """Split messages into requests of at most 100 distinct numbers.
+
+        SMS.ru answers per number, so a number sent twice in a batch goes in a
+        later request.
+        """
+        rounds = []
+        for message in messages:
+            number = to_smsru_number(message.number)
+            for chunk in rounds:
+                if number not in chunk and len(chunk) < self.max_batch:
+                    chunk[number] = message
+                    break
+            else:
+                rounds.append({number: message})
+        return rounds
+
+    def send(self, messages, send_at=None):
+        """Send ``messages``; one ``sms/send`` request per 100 numbers.
+
+        ``send_at`` (naive UTC datetime) defers the sending (SMS.ru ``time``).
+        """
+        results = []
+        options = self._options(send_at)
+        for chunk in self._plan(messages):
+            params = dict(options)
+            params.update(
+                self._recipients(
+                    {number: message.body for number, message in chunk.items()}
+                )
+            )
+            payload = self._call("sms/send", params)
+            per_number = payload.get("sms") or {}
+            for number, message in chunk.items():
+                results.append(self._send_result(message, per_number.get(number)))
+        return results
+
+    def _send_result(self, message, entry):
+        if not isinstance(entry, dict):
+            return SendResult(
+                message.key,
+                PERMANENT,
+                failure_type="unknown",
+                error="SMS.ru did not report on this number.",
+            )
+        code = _code(entry.get("status_code"))
+        if entry.get("status") == "OK" and code == 100 and entry.get("sms_id"):
+            return SendResult(
+                message.key,
+                ACCEPTED,
+                provider_message_id=str(entry["sms_id"]),
+                cost=_float(entry.get("cost")),
+                parts=_code(entry.get("sms")),
+            )
+        sentence, failure_type = self._error(code, entry.get("status_text"))
+        if code is not None and _is_transient_code(code):
+            return SendResult(
+                message.key, TRANSIENT, failure_type="sms_server", error=sentence
+            )
+        return SendResult(
+            message.key, PERMANENT, failure_type=failure_type, error=sentence
+        )
+
+    def cost(self, numbers, text):
+        total_cost = 0.0
+        total_parts = 0
+        per_number = {}
+        digits = list(dict.fromkeys(to_smsru_number(n) for n in numbers))
+        back = {to_smsru_number(n): n for n in numbers}
+        options = {
+            key: value
+            for key, value in self._options().items()
+            if key in ("from", "translit")
+        }
+        for start in range(0, len(digits), self.max_batch):
+            chunk = digits[start : start + self.max_batch]
+            params = dict(options, to=",".join(chunk), msg=text)
+            payload = self._call("sms/cost", params)
+            for number, entry in (payload.get("sms") or {}).items():
+                if not isinstance(entry, dict) or entry.get("status") != "OK":
+                    continue
+                cost = _float(entry.get("cost")) or 0.0
+                parts = _code(entry.get("sms")) or 0
+                per_number[back.get(number, number)] = cost
+                total_cost += cost
+                total_parts += parts
+        return CostEstimate(
+            total_cost=round(total_cost, 2),
+            total_parts=total_parts,
+            currency=CURRENCY,
+            per_number=per_number,
+        )
+
+    def balance(self):
+        payload = self._call("my/balance")
+        return Balance(amount=_float(payload.get("balance")), currency=CURRENCY)
+
+    def limit(self):
+        """``(total_limit, used_today)`` of the account (``my/limit``)."""
+        payload = self._call("my/limit")
+        return _code(payload.get("total_limit")), _code(payload.get("used_today"))
+
+    def check_availability(self):
+        try:
+            self._call("auth/check")
+            total_limit, used_today = self.limit()
+        except ProviderError as exc:
+            return Availability(False, exc.message, {"code": exc.code})
+        return Availability(
+            True,
+            f"Connected to SMS.ru: daily limit {total_limit} messages, "
+            f"{used_today} used today.",
+            {"total_limit": total_limit, "used_today": used_today},
+        )
+
+    # -- delivery --------------------------------------------------------
+    def statuses(self, provider_message_ids):
+        """Ask ``sms/status`` about at most 100 ids a request.
+
+        A batch whose request fails transiently yields ``transient`` updates
+        for its ids (asked again later); other request errors raise.
+        """
+        updates = []
+        ids = [str(i) for i in provider_message_ids]
+        for start in range(0, len(ids), self.status_batch):
+            chunk = ids[start : start + self.status_batch]
+            try:
+                payload = self._call("sms/status", {"sms_id": ",".join(chunk)})
+            except ProviderError as exc:
+                if not exc.transient:
+                    raise
+                updates.extend(
+                    StatusUpdate(i, STATE_PENDING, error=exc.message, transient=True)
+                    for i in chunk
+                )
+                continue
+            per_id = payload.get("sms") or {}
+            for sms_id in chunk:
+                entry = per_id.get(sms_id)
+                if not isinstance(entry, dict):
+                    updates.append(
+                        StatusUpdate(
+                            sms_id,
+                            STATE_PENDING,
+                            error="SMS.ru did not report on this message.",
+                            transient=True,
+                        )
+                    )
+                    continue
+                updates.append(
+                    self._status_update(
+                        sms_id,
+                        _code(entry.get("status_code")),
+                        text=entry.get("status_text"),
+                        cost=_float(entry.get("cost")),
+                    )
+                )
+        return updates
+
+    def _status_update(self, sms_id, code, text=None, cost=None, at=None):
+        """Map an SMS.ru status code to a :class:`StatusUpdate`."""
+        if code in DELIVERED_CODES:
+            return StatusUpdate(sms_id, STATE_DELIVERED, final=True, cost=cost, at=at)
+        if code in PENDING_CODES:
+            return StatusUpdate(sms_id, STATE_PENDING, cost=cost, at=at)
+        if code is not None and _is_transient_code(code):
+            sentence, _failure = self._error(code, text)
+            return StatusUpdate(
+                sms_id, STATE_PENDING, error=sentence, cost=cost, transient=True, at=at
+            )
+        if code in STATUS_FAILURES:
+            sentence, failure_type = STATUS_FAILURES[code]
+            sentence += f" (code {code}: {text})" if text else f" (code {code})"
+        else:
+            sentence, failure_type = self._error(code, text)
+        return StatusUpdate(
+            sms_id,
+            STATE_ERROR,
+            final=True,
+            failure_type=failure_type,
+            error=sentence,
+            cost=cost,
+            at=at,
+        )
+
+    def parse_callback(self, payload):
+        """Status updates from an SMS.ru callback.
+
+        SMS.ru POSTs the form field ``data[]`` (several values); each value is
+        lines ``sms_status``, ``<sms_id>``, ``<status_code>`` and optionally a
+        UNIX time. ``payload`` is the list of those values, a single value, or a
+        mapping of form fields (values may be lists) whose keys start with
+        ``data``. Entries of other types (``callcheck_status``...) are ignored.
+        """
+        updates = []
+        for entry in self._callback_entries(payload):
+            lines = [line.strip() for line in entry.replace("\r", "").split("\n")]
+            if len(lines) < 3 or lines[0] != "sms_status" or not lines[1]:
+                continue
+            at = None
+            if len(lines) > 3 and lines[3].isdigit():
+                at = datetime.datetime.fromtimestamp(
+                    int(lines[3]), datetime.UTC
+                ).replace(tzinfo=None)
+            updates.append(self._status_update(lines[1], _code(lines[2]), at=at))
+        return updates
+
+    @staticmethod
+    def _callback_entries(payload):
+        if payload is None:
+            return []
+        if isinstance(payload, str):
+            return [payload]
+        if hasattr(payload, "items"):
+            getlist = getattr(payload, "getlist", None)
+            entries = []
+            for key in payload:
+                if key == "data" or key.startswith("data["):
+                    values = getlist(key) if getlist else payload[key]
+                    if isinstance(values, str):
+                        values = [values]
+                    entries.extend(values)
+            return entries
+        return [entry for entry in payload if isinstance(entry, str)]
+
+    # -- account ---------------------------------------------------------
+    def stoplist_add(self, number, text):
+        """Put ``number`` on the account's stop list (nothing is sent to it)."""
+        self._call(
+            "stoplist/add",
+            {"stoplist_phone": to_smsru_number(number), "stoplist_text": text},
+        )
+        return True
+
+    def callback_add(self, url):
+        """Register ``url`` as a callback handler; return the registered URLs."""
+        payload = self._call("callback/add", {"url": url})
+        return list(payload.get("callback") or [])
+
+    def close(self):
+        if self._session is not None:
+            self._session.close()
+            self._session = None
