@@ -170,7 +170,7 @@ class SmsSms(models.Model):
     def _param(self, key, default):
         value = self.env["ir.config_parameter"].sudo().get_param(key)
         try:
-            return type(default)(value) if value not in (None, "") else default
+            return type(default)(value) if value else default
         except ValueError:
             return default
 
@@ -227,6 +227,7 @@ class SmsSms(models.Model):
 
     @api.model
     def _lock_due(self, limit, company_ids):
+        self.flush_model()
         query = SQL(
             "SELECT id FROM sms_sms WHERE %s ORDER BY id LIMIT %s "
             "FOR UPDATE SKIP LOCKED",
@@ -244,6 +245,7 @@ class SmsSms(models.Model):
 
     @api.model
     def _count_due(self, company_ids):
+        self.flush_model()
         self.env.cr.execute(
             SQL("SELECT count(*) FROM sms_sms WHERE %s", self._due_where(company_ids))
         )
@@ -256,7 +258,7 @@ class SmsSms(models.Model):
         self.flush_recordset()
         self.env.cr.execute(
             SQL(
-                "UPDATE sms_sms SET state = 'process', attempts = attempts + 1,"
+                "UPDATE sms_sms SET state = 'process', attempts = COALESCE(attempts, 0) + 1,"
                 " process_started_at = (now() AT TIME ZONE 'UTC')"
                 " WHERE id = ANY(%s)",
                 self.ids,
@@ -528,7 +530,7 @@ class SmsSms(models.Model):
             self.env.cr.execute(
                 SQL(
                     "UPDATE sms_sms SET state = 'outgoing', next_attempt_at = %s,"
-                    " attempts = GREATEST(attempts - 1, 0) WHERE id = ANY(%s)",
+                    " attempts = GREATEST(COALESCE(attempts, 0) - 1, 0) WHERE id = ANY(%s)",
                     when,
                     ids,
                 )
@@ -591,6 +593,7 @@ class SmsSms(models.Model):
         if not updates:
             return self.browse()
         pids = list({u.provider_message_id for u in updates})
+        self.flush_model()
         self.env.cr.execute(
             SQL(
                 "SELECT DISTINCT ON (provider_message_id) provider_message_id, id"
