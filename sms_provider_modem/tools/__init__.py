@@ -1,0 +1,1 @@
+# Pure Python helpers: no ORM in here, tested without a database.

@@ -1,0 +1,845 @@
+"""A GSM modem driver: AT commands (3GPP TS 27.005 / 27.007) over pyserial.
+
+Pure Python, no Odoo import. The port is anything ``serial.serial_for_url``
+opens: a device (``/dev/ttyUSB0``), ``socket://host:port``,
+``rfc2217://host:port`` or ``loop://``.
+
+One driver is one conversation with the modem. Every exchange (a command and
+its answer, or the whole ``AT+CMGS`` prompt dance) holds a lock shared by every
+driver of the same port in this process, so two threads never interleave on the
+line; across processes the caller serialises (the Odoo provider takes a
+PostgreSQL advisory lock). Unsolicited result codes (``+CMTI``, ``+CDS``,
+``+CDSI``, ``+CUSD``...) met while reading are kept in :attr:`ModemDriver.urcs`.
+"""
+
+import codecs
+import collections
+import dataclasses
+import logging
+import re
+import threading
+import time
+
+import serial
+
+from . import pdu as pdu_codec
+
+_logger = logging.getLogger(__name__)
+
+CTRL_Z = "\x1a"
+ESC = "\x1b"
+
+# -- error codes ----------------------------------------------------------------
+# code -> (sentence, transient). "Transient" means the message may go through
+# later or through another provider (network, SIM, modem state); permanent
+# means this message will never be accepted as it is (number, content).
+CMS_ERRORS = {
+    1: ("Unassigned (unallocated) number", False),
+    8: ("Operator determined barring", False),
+    10: ("Call barred", False),
+    17: ("Network failure", True),
+    21: ("Short message transfer rejected", False),
+    22: ("Memory capacity exceeded", True),
+    27: ("Destination out of service", True),
+    28: ("Unidentified subscriber", False),
+    29: ("Facility rejected", False),
+    30: ("Unknown subscriber", False),
+    38: ("Network out of order", True),
+    41: ("Temporary failure", True),
+    42: ("Congestion", True),
+    47: ("Resources unavailable", True),
+    50: ("Requested facility not subscribed", False),
+    69: ("Requested facility not implemented", False),
+    81: ("Invalid short message transfer reference value", True),
+    95: ("Invalid message", False),
+    96: ("Invalid mandatory information", False),
+    97: ("Message type non-existent or not implemented", False),
+    98: ("Message not compatible with the short message protocol state", True),
+    99: ("Information element non-existent or not implemented", False),
+    111: ("Protocol error", True),
+    127: ("Interworking error", True),
+    128: ("Telematic interworking not supported", False),
+    129: ("Short message type 0 not supported", False),
+    130: ("Cannot replace short message", False),
+    143: ("Unspecified TP-PID error", False),
+    144: ("Data coding scheme (alphabet) not supported", False),
+    145: ("Message class not supported", False),
+    159: ("Unspecified TP-DCS error", False),
+    160: ("Command cannot be actioned", False),
+    161: ("Command unsupported", False),
+    175: ("Unspecified TP-Command error", False),
+    176: ("TPDU not supported", False),
+    192: ("Service centre busy", True),
+    193: ("No service centre subscription", True),
+    194: ("Service centre system failure", True),
+    195: ("Invalid recipient address", False),
+    196: ("Recipient barred", False),
+    197: ("Message rejected as a duplicate", False),
+    198: ("Validity period format not supported", False),
+    199: ("Validity period not supported", False),
+    208: ("SIM SMS storage full", True),
+    209: ("No SMS storage capability in the SIM", True),
+    210: ("Error in the modem", True),
+    211: ("Memory capacity exceeded", True),
+    212: ("SIM application toolkit busy", True),
+    213: ("SIM data download error", True),
+    255: ("Unspecified error cause", True),
+    300: ("Modem failure", True),
+    301: ("SMS service of the modem reserved", True),
+    302: ("Operation not allowed", True),
+    303: ("Operation not supported", True),
+    304: ("Invalid PDU mode parameter", False),
+    305: ("Invalid text mode parameter", False),
+    310: ("SIM not inserted", True),
+    311: ("SIM PIN required", True),
+    312: ("PH-SIM PIN required", True),
+    313: ("SIM failure", True),
+    314: ("SIM busy", True),
+    315: ("SIM wrong", True),
+    316: ("SIM PUK required", True),
+    317: ("SIM PIN2 required", True),
+    318: ("SIM PUK2 required", True),
+    320: ("Memory failure", True),
+    321: ("Invalid memory index", False),
+    322: ("Memory full", True),
+    330: ("Service centre address unknown", True),
+    331: ("No network service", True),
+    332: ("Network timeout", True),
+    340: ("No +CNMA acknowledgement expected", True),
+    500: ("Unknown error", True),
+}
+CME_ERRORS = {
+    0: ("Phone failure", True),
+    1: ("No connection to phone", True),
+    2: ("Phone-adaptor link reserved", True),
+    3: ("Operation not allowed", True),
+    4: ("Operation not supported", True),
+    5: ("PH-SIM PIN required", True),
+    10: ("SIM not inserted", True),
+    11: ("SIM PIN required", True),
+    12: ("SIM PUK required", True),
+    13: ("SIM failure", True),
+    14: ("SIM busy", True),
+    15: ("SIM wrong", True),
+    16: ("Incorrect password", True),
+    17: ("SIM PIN2 required", True),
+    18: ("SIM PUK2 required", True),
+    20: ("Memory full", True),
+    21: ("Invalid index", False),
+    22: ("Not found", False),
+    23: ("Memory failure", True),
+    24: ("Text string too long", False),
+    25: ("Invalid characters in text string", False),
+    26: ("Dial string too long", False),
+    27: ("Invalid characters in dial string", False),
+    30: ("No network service", True),
+    31: ("Network timeout", True),
+    32: ("Network not allowed, emergency calls only", True),
+    100: ("Unknown error", True),
+}
+
+# Errors that stop the whole line (no point in trying the next message).
+LINE_FAULTS = {
+    ("CMS", code) for code in (300, 301, 310, 311, 312, 313, 315, 316, 330, 331)
+} | {("CME", code) for code in (0, 1, 10, 11, 12, 13, 15, 16, 30, 32)}
+
+# Odoo failure types of the permanent errors about the recipient.
+FAILURE_TYPES = {
+    ("CMS", 1): "sms_number_format",
+    ("CMS", 8): "sms_not_allowed",
+    ("CMS", 10): "sms_not_allowed",
+    ("CMS", 21): "sms_rejected",
+    ("CMS", 28): "sms_invalid_destination",
+    ("CMS", 30): "sms_invalid_destination",
+    ("CMS", 195): "sms_number_format",
+    ("CMS", 196): "sms_not_allowed",
+}
+
+REGISTRATION = {
+    0: ("not_registered", "not registered, not searching"),
+    1: ("home", "registered on the home network"),
+    2: ("searching", "searching for a network"),
+    3: ("denied", "registration denied"),
+    4: ("unknown", "registration state unknown"),
+    5: ("roaming", "registered, roaming"),
+}
+
+URC_PREFIXES = (
+    "+CMTI:",
+    "+CDSI:",
+    "+CDS:",
+    "+CMT:",
+    "+CBM:",
+    "+CUSD:",
+    "RING",
+    "+CRING:",
+    "+CLIP:",
+    "+CIEV:",
+    "^",  # Huawei ^RSSI, ^MODE, ^BOOT...
+)
+FINAL_ERRORS = ("ERROR", "COMMAND NOT SUPPORT", "TOO MANY PARAMETERS", "NO CARRIER")
+
+_PROMPT = object()
+
+
+class ModemError(Exception):
+    """The modem refused or did not answer.
+
+    ``transient``: another try (later, or through another provider) may work.
+    ``line_fault``: the modem, its SIM or its network is down, the following
+    messages would fail the same way.
+    """
+
+    def __init__(
+        self,
+        message,
+        code=None,
+        kind=None,
+        transient=True,
+        line_fault=False,
+        failure_type=None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.kind = kind
+        self.transient = transient
+        self.line_fault = line_fault
+        self.failure_type = failure_type or ("sms_server" if transient else "unknown")
+
+
+class ModemTimeout(ModemError):
+    """No (complete) answer in time. ``maybe_sent``: the PDU had been written."""
+
+    def __init__(self, message, maybe_sent=False):
+        super().__init__(message, transient=True, line_fault=True)
+        self.maybe_sent = maybe_sent
+
+
+def error_from_code(kind, code, command=None):
+    """The :class:`ModemError` of ``+CMS ERROR: <code>`` / ``+CME ERROR: <code>``."""
+    table = CMS_ERRORS if kind == "CMS" else CME_ERRORS
+    text, transient = table.get(code, (None, True))
+    if text is None:
+        if kind == "CMS" and code >= 512:
+            text = f"Manufacturer-specific error {code}"
+        else:
+            text = f"Unknown error {code}"
+    message = f"{text} (+{kind} ERROR: {code})"
+    if command:
+        message = f"{message} on {command}"
+    return ModemError(
+        message,
+        code=code,
+        kind=kind,
+        transient=transient,
+        line_fault=(kind, code) in LINE_FAULTS,
+        failure_type=FAILURE_TYPES.get((kind, code)),
+    )
+
+
+# -- results --------------------------------------------------------------------
+@dataclasses.dataclass
+class Urc:
+    """An unsolicited result code."""
+
+    kind: str  # "CMTI", "CDSI", "CDS", "CMT", "CUSD" or "OTHER"
+    line: str
+    mem: str | None = None
+    index: int | None = None
+    pdu: str | None = None
+
+
+@dataclasses.dataclass
+class StoredMessage:
+    index: int
+    stat: int  # 0 received unread, 1 received read, 2 stored unsent, 3 sent
+    pdu: str
+    mem: str = "SM"
+
+
+@dataclasses.dataclass
+class Signal:
+    rssi: int
+    ber: int
+    dbm: int | None  # None when unknown (rssi 99)
+
+    @property
+    def quality(self):
+        if self.dbm is None:
+            return "unknown"
+        if self.dbm >= -73:
+            return "excellent"
+        if self.dbm >= -83:
+            return "good"
+        if self.dbm >= -93:
+            return "fair"
+        return "poor"
+
+
+def rssi_to_dbm(rssi):
+    """``AT+CSQ`` rssi -> dBm (TS 27.007 8.5): 0 is -113 or less, 31 is -51 or
+    more, 99 unknown (None)."""
+    if rssi is None or rssi == 99 or not 0 <= rssi <= 31:
+        return None
+    return -113 + 2 * rssi
+
+
+_PORT_LOCKS = collections.defaultdict(threading.RLock)
+_PORT_LOCKS_GUARD = threading.Lock()
+
+
+def port_lock(port):
+    """The lock every driver of ``port`` holds while it talks on the line."""
+    with _PORT_LOCKS_GUARD:
+        return _PORT_LOCKS[port]
+
+
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+class ModemDriver:
+    """Talk to one modem. Use as a context manager or ``open()``/``close()``.
+
+    ``timeout`` bounds every answer (seconds); ``send_timeout`` the wait for
+    ``+CMGS`` after a PDU (the network round trip), ``timeout`` by default.
+    """
+
+    def __init__(
+        self,
+        port,
+        baudrate=115200,
+        timeout=10.0,
+        pin=None,
+        smsc=None,
+        send_timeout=None,
+        serial_factory=None,
+    ):
+        self.port = port
+        self.baudrate = baudrate
+        self.timeout = float(timeout)
+        self.send_timeout = float(send_timeout or timeout)
+        self.pin = pin or None
+        self.smsc = smsc or None
+        self.urcs = collections.deque()
+        self.late_references = []  # +CMGS answers that came after a timeout
+        self._serial_factory = serial_factory or serial.serial_for_url
+        self._serial = None
+        self._buffer = bytearray()
+        self._lock = port_lock(port)
+        self._dirty = False  # a previous exchange timed out: resync first
+        self.initialized = False
+
+    # -- lifecycle ------------------------------------------------------------
+    def open(self):
+        if self._serial is not None:
+            return self
+        try:
+            self._serial = self._serial_factory(
+                self.port, baudrate=self.baudrate, timeout=0.05, write_timeout=5
+            )
+        except (serial.SerialException, ValueError, OSError) as exc:
+            raise ModemError(
+                f"Cannot open the modem port {self.port}: {exc}", line_fault=True
+            ) from exc
+        return self
+
+    def close(self):
+        if self._serial is not None:
+            try:
+                self._serial.close()
+            except (serial.SerialException, OSError):
+                _logger.debug("closing %s failed", self.port, exc_info=True)
+        self._serial = None
+        self.initialized = False
+
+    def __enter__(self):
+        return self.open()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def is_open(self):
+        return self._serial is not None
+
+    # -- low level --------------------------------------------------------------
+    def _write(self, text):
+        if self._serial is None:
+            raise ModemError("The modem port is not open", line_fault=True)
+        try:
+            self._serial.write(text.encode("latin-1"))
+            self._serial.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise ModemError(
+                f"Writing to the modem failed: {exc}", line_fault=True
+            ) from exc
+
+    def _read_some(self):
+        try:
+            waiting = self._serial.in_waiting
+            data = self._serial.read(waiting or 1)
+        except (serial.SerialException, OSError) as exc:
+            raise ModemError(
+                f"Reading from the modem failed: {exc}", line_fault=True
+            ) from exc
+        self._buffer.extend(data)
+        return bool(data)
+
+    def _pop_line(self):
+        """The next complete non-empty line in the buffer, or None."""
+        while True:
+            while self._buffer[:1] in (b"\r", b"\n"):
+                del self._buffer[0]
+            match = re.search(rb"[\r\n]", self._buffer)
+            if not match:
+                return None
+            raw = bytes(self._buffer[: match.start()])
+            del self._buffer[: match.end()]
+            line = _decode_line(raw).strip().strip(CTRL_Z + ESC).strip()
+            if line:
+                return line
+
+    def _next_token(self, deadline, prompt=False, what="an answer"):
+        """The next non-empty line, or the ``> `` prompt when ``prompt``."""
+        while True:
+            while self._buffer[:1] in (b"\r", b"\n"):
+                del self._buffer[0]
+            if prompt and self._buffer[:1] == b">":
+                del self._buffer[0]
+                if self._buffer[:1] == b" ":
+                    del self._buffer[0]
+                return _PROMPT
+            line = self._pop_line()
+            if line is not None:
+                return line
+            if time.monotonic() >= deadline:
+                raise ModemTimeout(f"No {what} from the modem within the time limit")
+            self._read_some()
+
+    def _take_urc(self, line, deadline):
+        """Queue ``line`` when it is an unsolicited result code."""
+        if not line.startswith(URC_PREFIXES):
+            return False
+        head, _sep, rest = line.partition(":")
+        kind = head.lstrip("+")
+        urc = Urc(
+            kind if kind in ("CMTI", "CDSI", "CDS", "CMT", "CUSD") else "OTHER", line
+        )
+        if urc.kind in ("CMTI", "CDSI"):
+            values = rest.split(",")
+            urc.mem = values[0].strip().strip('"')
+            try:
+                urc.index = int(values[-1])
+            except ValueError:
+                urc.kind = "OTHER"
+        elif urc.kind in ("CDS", "CMT"):
+            # PDU mode: "+CDS: <length>" / "+CMT: [<alpha>],<length>", then the PDU
+            # line (text mode has more fields and no PDU line)
+            fields = rest.split(",")
+            if (urc.kind == "CDS" and len(fields) == 1) or (
+                urc.kind == "CMT" and len(fields) == 2
+            ):
+                try:
+                    urc.pdu = self._next_token(deadline + 2.0, what="PDU")
+                except ModemTimeout:
+                    urc.kind = "OTHER"
+        self.urcs.append(urc)
+        return True
+
+    def _drain(self):
+        """Read what is already waiting: keep the URCs, drop stale answers."""
+        if self._serial is None:
+            return
+        while self._read_some():
+            pass
+        while True:
+            line = self._pop_line()
+            if line is None:
+                return
+            if not self._take_urc(line, time.monotonic()):
+                self._stale(line)
+
+    def _stale(self, line):
+        match = re.match(r"\+CMGS:\s*(\d+)", line)
+        if match:
+            self.late_references.append(int(match.group(1)))
+        _logger.debug("modem %s: stale line %r", self.port, line)
+
+    def resync(self, deadline=None):
+        """Bring the modem back to command mode and swallow stale answers:
+        ESC (leave a PDU prompt), then ``AT`` until an ``OK`` is followed by
+        silence."""
+        deadline = deadline or time.monotonic() + self.timeout
+        with self._lock:
+            self._write(ESC + "\r")
+            while True:
+                self._write("AT\r")
+                try:
+                    while True:
+                        token = self._next_token(deadline, prompt=True)
+                        if token == "OK":
+                            break
+                        if token is not _PROMPT and not self._take_urc(token, deadline):
+                            self._stale(token)
+                except ModemTimeout as exc:
+                    raise ModemTimeout("The modem does not answer to AT") from exc
+                quiet_until = time.monotonic() + 0.3
+                while time.monotonic() < quiet_until and not self._buffer.strip():
+                    self._read_some()
+                if not self._buffer.strip():
+                    self._buffer.clear()
+                    self._dirty = False
+                    return
+
+    # -- commands -----------------------------------------------------------------
+    def command(self, command, timeout=None):
+        """Send one command; return its information lines (final ``OK`` left
+        out). Raises :class:`ModemError` for ``ERROR``/``+CMS``/``+CME``."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        with self._lock:
+            self._prepare(deadline)
+            self._write(command + "\r")
+            try:
+                return self._read_answer(command, deadline)
+            except ModemTimeout:
+                self._dirty = True
+                raise
+
+    def _prepare(self, deadline):
+        if self._serial is None:
+            raise ModemError("The modem port is not open", line_fault=True)
+        if self._dirty:
+            self.resync(deadline)
+        else:
+            self._drain()
+
+    def _read_answer(self, command, deadline, echo=()):
+        lines = []
+        echoes = {command, *echo}
+        while True:
+            line = self._next_token(deadline, what=f"answer to {command}")
+            if line in echoes:
+                continue
+            if line == "OK":
+                return lines
+            self._raise_if_error(line, command)
+            if self._take_urc(line, deadline):
+                continue
+            lines.append(line)
+
+    def _raise_if_error(self, line, command):
+        match = re.match(r"\+(CMS|CME) ERROR:\s*(.*)$", line)
+        if match:
+            kind, value = match.groups()
+            try:
+                code = int(value)
+            except ValueError:
+                raise ModemError(
+                    f"{value} (+{kind} ERROR) on {command}", kind=kind
+                ) from None
+            raise error_from_code(kind, code, command)
+        if line in FINAL_ERRORS:
+            raise ModemError(f"The modem answered {line} to {command}")
+
+    def _query(self, command, prefix, timeout=None):
+        """The values after ``prefix`` in the answer to ``command``."""
+        for line in self.command(command, timeout=timeout):
+            if line.startswith(prefix):
+                return line[len(prefix) :].strip()
+        raise ModemError(f"No {prefix} in the answer to {command}")
+
+    # -- setup --------------------------------------------------------------------
+    def initialize(self):
+        """Reset, echo off, verbose errors, PIN, PDU mode, storage, indications."""
+        with self._lock:
+            self.open()
+            self.resync()
+            self.command("ATZ")
+            self.command("ATE0")
+            self.command("AT+CMEE=1")
+            self._unlock_sim()
+            self.command("AT+CMGF=0")
+            self._select_storage()
+            self._enable_indications()
+            if self.smsc:
+                self.command(f'AT+CSCA="{self.smsc}",145')
+            self.initialized = True
+        return self
+
+    def sim_state(self):
+        """``READY``, ``SIM PIN``, ``SIM PUK``..."""
+        return self._query("AT+CPIN?", "+CPIN:").strip('"').upper()
+
+    def _unlock_sim(self):
+        state = self.sim_state()
+        if state == "READY":
+            return
+        if state == "SIM PIN":
+            if not self.pin:
+                raise ModemError(
+                    "The SIM card asks for its PIN: set the PIN on the provider.",
+                    line_fault=True,
+                )
+            if not re.fullmatch(r"\d{4,8}", self.pin):
+                raise ModemError(
+                    "The SIM PIN must be 4 to 8 digits.",
+                    transient=False,
+                    line_fault=True,
+                )
+            try:
+                self.command(f'AT+CPIN="{self.pin}"')
+            except ModemError as exc:
+                raise ModemError(
+                    f"The SIM card refused the PIN: {exc.message}. Check it before "
+                    "trying again: after 3 wrong PINs the SIM needs its PUK.",
+                    code=exc.code,
+                    kind=exc.kind,
+                    line_fault=True,
+                ) from exc
+            deadline = time.monotonic() + self.timeout
+            while True:
+                try:
+                    if self.sim_state() == "READY":
+                        return
+                except ModemError as exc:
+                    if exc.code != 14:  # SIM busy: it is starting
+                        raise
+                if time.monotonic() >= deadline:
+                    raise ModemError("The SIM card is not ready after the PIN.")
+                time.sleep(0.2)
+        if state == "SIM PUK":
+            raise ModemError(
+                "The SIM card is blocked: it needs its PUK (put it in a phone).",
+                line_fault=True,
+            )
+        raise ModemError(f"The SIM card is not ready ({state}).", line_fault=True)
+
+    def _select_storage(self):
+        for command in ('AT+CPMS="SM","SM","SM"', 'AT+CPMS="SM","SM"', 'AT+CPMS="SM"'):
+            try:
+                self.command(command)
+                return
+            except ModemError as exc:
+                _logger.info("modem %s: %s failed: %s", self.port, command, exc)
+        _logger.warning("modem %s: the SIM storage cannot be selected", self.port)
+
+    def _enable_indications(self):
+        # mode 2, +CMTI for stored messages, status reports as +CDS (fallback:
+        # stored and announced by +CDSI)
+        for command in ("AT+CNMI=2,1,0,1,0", "AT+CNMI=2,1,0,2,0", "AT+CNMI=1,1,0,1,0"):
+            try:
+                self.command(command)
+                return
+            except ModemError as exc:
+                _logger.info("modem %s: %s failed: %s", self.port, command, exc)
+        _logger.warning(
+            "modem %s: no new message indications; inbound SMS are polled", self.port
+        )
+
+    # -- sending ------------------------------------------------------------------
+    def send_pdu(self, pdu, length):
+        """Send one SMS-SUBMIT; return its TP-MR (0-255) from ``+CMGS``."""
+        with self._lock:
+            deadline = time.monotonic() + self.timeout
+            self._prepare(deadline)
+            command = f"AT+CMGS={int(length)}"
+            self._write(command + "\r")
+            try:
+                while True:
+                    token = self._next_token(deadline, prompt=True, what="> prompt")
+                    if token is _PROMPT:
+                        break
+                    if token == command:
+                        continue
+                    self._raise_if_error(token, command)
+                    if not self._take_urc(token, deadline):
+                        raise ModemError(f"Unexpected answer to {command}: {token}")
+            except ModemTimeout:
+                self._dirty = True
+                self._write(ESC)
+                raise
+            self._write(pdu + CTRL_Z)
+            deadline = time.monotonic() + self.send_timeout
+            reference = None
+            try:
+                while True:
+                    token = self._next_token(deadline, what="+CMGS")
+                    if token == pdu:  # echo
+                        continue
+                    if token == "OK":
+                        if reference is None:
+                            raise ModemError("The modem gave no message reference")
+                        return reference
+                    match = re.match(r"\+CMGS:\s*(\d+)", token)
+                    if match:
+                        reference = int(match.group(1))
+                        continue
+                    self._raise_if_error(token, "AT+CMGS")
+                    if not self._take_urc(token, deadline):
+                        self._stale(token)
+            except ModemTimeout as exc:
+                self._dirty = True
+                raise ModemTimeout(
+                    f"The modem did not confirm the message within "
+                    f"{self.send_timeout:g} s; it may have been sent.",
+                    maybe_sent=True,
+                ) from exc
+
+    # -- status ---------------------------------------------------------------------
+    def signal(self):
+        values = self._query("AT+CSQ", "+CSQ:").split(",")
+        rssi = int(values[0])
+        ber = int(values[1]) if len(values) > 1 else 99
+        return Signal(rssi, ber, rssi_to_dbm(rssi))
+
+    def registration(self):
+        """``(stat, key, sentence)`` of ``AT+CREG?``, stat 0-5."""
+        values = self._query("AT+CREG?", "+CREG:").split(",")
+        stat = int(values[1] if len(values) > 1 else values[0])
+        key, text = REGISTRATION.get(stat, ("unknown", f"registration state {stat}"))
+        return stat, key, text
+
+    def ussd(self, code, timeout=None):
+        """Send a USSD request such as ``*100#``; return the network's text."""
+        if not re.fullmatch(r"[0-9*#+]{1,40}", code or ""):
+            raise ModemError(f"{code!r} is not a USSD code", transient=False)
+        timeout = timeout or max(self.timeout, 15.0)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self.command(f'AT+CUSD=1,"{code}",15', timeout=timeout)
+            while True:
+                for urc in list(self.urcs):
+                    if urc.kind == "CUSD":
+                        self.urcs.remove(urc)
+                        return parse_cusd(urc.line)
+                try:
+                    token = self._next_token(deadline, what="USSD answer")
+                except ModemTimeout as exc:
+                    raise ModemTimeout(
+                        f"No answer from the network to {code} within {timeout:g} s"
+                    ) from exc
+                self._raise_if_error(token, "AT+CUSD")
+                if not self._take_urc(token, deadline):
+                    self._stale(token)
+
+    # -- storage ----------------------------------------------------------------
+    def list_messages(self, stat=4):
+        """Messages in the current storage (``AT+CMGL``; 4 = all)."""
+        lines = self.command(f"AT+CMGL={stat}")
+        return _parse_listing(lines, "+CMGL:")
+
+    def read_message(self, index):
+        """``AT+CMGR``; None when the index is empty."""
+        try:
+            lines = self.command(f"AT+CMGR={int(index)}")
+        except ModemError as exc:
+            if (exc.kind, exc.code) in (("CMS", 321), ("CME", 21), ("CME", 22)):
+                return None
+            raise
+        if len(lines) < 2 or not lines[0].startswith("+CMGR:"):
+            return None
+        stat = _int_or(lines[0][6:].split(",")[0], 1)
+        return StoredMessage(int(index), stat, lines[1])
+
+    def delete_message(self, index):
+        self.command(f"AT+CMGD={int(index)}")
+
+    def select_storage(self, mem):
+        """Read/delete from ``mem`` (``SM``, ``ME``, ``SR``...)."""
+        self.command(f'AT+CPMS="{mem}"')
+
+    def poll(self, timeout=0.0):
+        """Collect unsolicited result codes for up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if self._serial is None:
+                return list(self.urcs)
+            self._drain()
+            while time.monotonic() < deadline:
+                try:
+                    token = self._next_token(deadline)
+                except ModemTimeout:
+                    break
+                if not self._take_urc(token, deadline):
+                    self._stale(token)
+        return list(self.urcs)
+
+    def take_urcs(self, *kinds):
+        """Remove and return the queued URCs of ``kinds``."""
+        taken = [urc for urc in self.urcs if urc.kind in kinds]
+        for urc in taken:
+            self.urcs.remove(urc)
+        return taken
+
+
+def _int_or(value, default):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _decode_line(raw):
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _parse_listing(lines, prefix):
+    messages = []
+    head = None
+    for line in lines:
+        if line.startswith(prefix):
+            head = line[len(prefix) :].split(",")
+            continue
+        if head is not None:
+            index = _int_or(head[0], None)
+            if index is not None:
+                messages.append(StoredMessage(index, _int_or(head[1], 1), line))
+            head = None
+    return messages
+
+
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
+
+
+def parse_cusd(line):
+    """Text of a ``+CUSD: <m>[,"<str>"[,<dcs>]]`` answer.
+
+    Hex strings are decoded: UCS-2 when the data coding scheme says so (or
+    the text is hex of UTF-16), packed GSM-7 when the modem hands the raw
+    septets out as hex (many Huawei modems).
+    """
+    rest = line.partition(":")[2].strip()
+    status = _int_or(rest.split(",")[0], 0)
+    match = _QUOTED.search(rest)
+    text = match.group(1) if match else ""
+    dcs = _int_or(rest[match.end() :].lstrip(",").strip(), 15) if match else 15
+    if status == 4:
+        raise ModemError(
+            "The network does not support this USSD code.", transient=False
+        )
+    if status == 5:
+        raise ModemTimeout("The USSD session timed out on the network")
+    if not text and status == 2:
+        raise ModemError("The network ended the USSD session without an answer.")
+    return decode_ussd_text(text, dcs)
+
+
+def decode_ussd_text(text, dcs=15):
+    if not text or not _HEX.fullmatch(text):
+        return text
+    data = bytes.fromhex(text)
+    if dcs == 72 or (dcs & 0xF0 == 0x40 and dcs & 0x0C == 0x08) or dcs == 0x11:
+        return codecs.decode(data, "utf-16-be", "replace")
+    if len(text) < 8:
+        return text  # a short number such as "1234" is not hex data
+    septets = pdu_codec.unpack_septets(data)
+    if len(data) * 8 % 7 == 0 and septets[-1] in (0x00, 0x0D):
+        septets = septets[:-1]  # 7 spare bits: padding (zero, or CR per TS 23.038)
+    decoded = pdu_codec.segments.gsm7_decode(septets)
+    if all(ch.isprintable() or ch in "\n\r" for ch in decoded):
+        return decoded
+    return text
