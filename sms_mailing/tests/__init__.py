@@ -1,1 +1,2 @@
 from . import test_dispatch
+from . import test_core_routing
