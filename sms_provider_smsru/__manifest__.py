@@ -8,6 +8,6 @@
     "license": "LGPL-3",
     "depends": ["sms_mailing"],
     "external_dependencies": {"python": ["requests"]},
-    "data": [],
+    "data": ["views/sms_provider_views.xml"],
     "installable": True,
 }

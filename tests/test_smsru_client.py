@@ -158,14 +158,18 @@ def test_send_options_and_test_mode(server, make_client):
 
 
 def test_options_off_by_default_and_deferred_time(server, client):
-    at = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
+    at = datetime.datetime.now(datetime.timezone.utc).replace(
+        tzinfo=None, microsecond=0
+    )
     at += datetime.timedelta(hours=2)
     client.send(messages(1), send_at=at)
 
     params = server.requests[0].params
     for key in ("from", "ttl", "daytime", "translit", "test"):
         assert key not in params
-    assert int(params["time"]) == int(at.replace(tzinfo=datetime.UTC).timestamp())
+    assert int(params["time"]) == int(
+        at.replace(tzinfo=datetime.timezone.utc).timestamp()
+    )
 
 
 def test_per_number_failures_read_one_by_one(server, client):
@@ -391,7 +395,7 @@ def test_parse_callback_form_entries(server, client):
         (ids[2], STATE_PENDING),
     ]
     assert updates[1].failure_type == "sms_expired"
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     assert abs((updates[0].at - now).total_seconds()) < 60
 
 

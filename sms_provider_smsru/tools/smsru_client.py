@@ -240,7 +240,9 @@ class SmsRuClient(SmsProviderClient):
         if self.config.get("sender"):
             params["from"] = self.config["sender"]
         if send_at:
-            params["time"] = int(send_at.replace(tzinfo=datetime.UTC).timestamp())
+            params["time"] = int(
+                send_at.replace(tzinfo=datetime.timezone.utc).timestamp()
+            )
         if self.config.get("ttl"):
             params["ttl"] = max(1, min(1440, int(self.config["ttl"])))
         if self.config.get("daytime"):
@@ -461,7 +463,7 @@ class SmsRuClient(SmsProviderClient):
             at = None
             if len(lines) > 3 and lines[3].isdigit():
                 at = datetime.datetime.fromtimestamp(
-                    int(lines[3]), datetime.UTC
+                    int(lines[3]), datetime.timezone.utc
                 ).replace(tzinfo=None)
             updates.append(self._status_update(lines[1], _code(lines[2]), at=at))
         return updates

@@ -1,0 +1,49 @@
+import hmac
+import logging
+
+from odoo import http
+from odoo.http import request
+
+_logger = logging.getLogger(__name__)
+
+
+class SmsRuCallbackController(http.Controller):
+    @http.route(
+        "/sms_provider_smsru/callback/<int:provider_id>/<string:token>",
+        type="http",
+        auth="public",
+        csrf=False,
+        methods=["GET", "POST"],
+        save_session=False,
+    )
+    def smsru_callback(self, provider_id, token, **kwargs):
+        """Delivery statuses pushed by SMS.ru (``data[]`` entries).
+
+        The URL carries the provider's secret token; a wrong token or provider
+        gets a 403 and changes nothing. SMS.ru wants the body ``100`` back,
+        otherwise it keeps sending the same statuses.
+        """
+        provider = request.env["sms.provider"].sudo().browse(provider_id).exists()
+        expected = (
+            provider.smsru_callback_token
+            if provider and provider.provider_type == "smsru"
+            else None
+        )
+        if not expected or not hmac.compare_digest(
+            expected.encode(), (token or "").encode()
+        ):
+            _logger.warning("SMS.ru callback refused for provider %s", provider_id)
+            return request.make_response(
+                "Forbidden", headers=[("Content-Type", "text/plain")], status=403
+            )
+        httprequest = request.httprequest
+        entries = []
+        for values in (httprequest.args, httprequest.form):
+            for key in values:
+                if key == "data" or key.startswith("data["):
+                    entries.extend(values.getlist(key))
+        with provider._open_client() as client:
+            updates = client.parse_callback(entries)
+        if updates:
+            provider._apply_status_updates(updates)
+        return request.make_response("100", headers=[("Content-Type", "text/plain")])
