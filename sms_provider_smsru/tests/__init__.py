@@ -1,0 +1,2 @@
+from . import test_smsru_callback
+from . import test_smsru_provider

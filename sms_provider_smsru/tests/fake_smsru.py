@@ -184,7 +184,7 @@ class FakeSmsRu:
             self._failures.extend([mode] * count)
 
     def set_number_error(self, number, code):
-        """``sms/send`` and ``sms/cost`` refuse ``number`` with ``code`` (202, 207...)."""
+        """``sms/send`` and ``sms/cost`` refuse ``number`` with ``code`` (207...)."""
         self.number_errors[_digits(number)] = code
 
     def set_status(self, ident, code):

@@ -1,0 +1,77 @@
+from odoo.tests import HttpCase, tagged
+
+from .common import SmsRuCase
+
+LOGGER = "odoo.addons.sms_provider_smsru.controllers.main"
+
+
+@tagged("post_install", "-at_install")
+class TestSmsRuCallback(HttpCase, SmsRuCase):
+    def setUp(self):
+        super().setUp()
+        self.sms = self._sms_for_partners(self._partners(3))
+        self._run_dispatch()
+        self.assertSmsState(self.sms, "pending")
+        self.ids = self.sms.mapped("provider_message_id")
+        self.server.set_status(self.ids[0], 103)
+        self.server.set_status(self.ids[1], 106)
+        self.path = (
+            f"/sms_provider_smsru/callback/{self.provider.id}/"
+            f"{self.provider.smsru_callback_token}"
+        )
+
+    def test_callback_updates_states_and_answers_100(self):
+        response = self.url_open(self.path, data=self.server.callback_form(self.ids))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.text, "100")
+        self.assertSmsState(self.sms[0], "sent")
+        self.assertTrue(self.sms[0].delivered_at)
+        self.assertSmsState(self.sms[1], "error", failure_type="sms_not_delivered")
+        self.assertIn("code 106", self.sms[1].error_message)
+        self.assertSmsState(self.sms[2], "pending")
+
+    def test_callback_with_indexed_fields(self):
+        form = {
+            f"data[{i}]": value
+            for i, (_key, value) in enumerate(self.server.callback_form(self.ids[:1]))
+        }
+        response = self.url_open(self.path, data=form)
+        self.assertEqual(response.text, "100")
+        self.assertSmsState(self.sms[0], "sent")
+
+    def test_callback_without_data_answers_100(self):
+        # SMS.ru checks the handler when it is registered
+        response = self.url_open(self.path)
+        self.assertEqual((response.status_code, response.text), (200, "100"))
+        response = self.url_open(self.path, data={"foo": "bar"})
+        self.assertEqual((response.status_code, response.text), (200, "100"))
+        self.assertSmsState(self.sms, "pending")
+
+    def test_wrong_token_is_refused_and_changes_nothing(self):
+        form = self.server.callback_form(self.ids)
+        token = self.provider.smsru_callback_token
+        other = self._create_smsru_provider(name="Other account")
+        for path in (
+            f"/sms_provider_smsru/callback/{self.provider.id}/{token[:-1]}x",
+            f"/sms_provider_smsru/callback/{self.provider.id}/short",
+            f"/sms_provider_smsru/callback/{other.id}/{token}",
+            f"/sms_provider_smsru/callback/999999/{token}",
+        ):
+            with self.subTest(path=path), self.assertLogs(LOGGER, "WARNING"):
+                response = self.url_open(path, data=form)
+                self.assertEqual(response.status_code, 403)
+                self.assertNotEqual(response.text, "100")
+        demo = self._create_provider()
+        with self.assertLogs(LOGGER, "WARNING"):
+            response = self.url_open(
+                f"/sms_provider_smsru/callback/{demo.id}/{token}", data=form
+            )
+        self.assertEqual(response.status_code, 403)
+        self.assertSmsState(self.sms, "pending")
+
+    def test_callback_only_touches_its_provider(self):
+        other = self._create_smsru_provider(name="Other account")
+        path = f"/sms_provider_smsru/callback/{other.id}/{other.smsru_callback_token}"
+        response = self.url_open(path, data=self.server.callback_form(self.ids))
+        self.assertEqual(response.text, "100")
+        self.assertSmsState(self.sms, "pending")
