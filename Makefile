@@ -1,0 +1,50 @@
+# The two commands: `make run` and `make test`. Everything else is a shortcut.
+# Variables: ODOO_SRC (Odoo 18.0 source), HTTP_PORT, DB_NAME, KEEP_DB=1 (make test).
+SHELL := /bin/bash
+export ODOO_SRC HTTP_PORT DB_NAME KEEP_DB DATA_DIR
+
+.PHONY: help run test test-odoo test-pytest lint format install reset-demo clean-templates clean
+
+help:
+	@echo "make run              install, create the demo database $${DB_NAME:-sms_demo} once, serve on http://localhost:$${HTTP_PORT:-8069}"
+	@echo "make test             Odoo tests (ours and Odoo's sms), pytest tests/, linters; ends with 'N passed, N failed'"
+	@echo "make test-odoo        only the Odoo tests"
+	@echo "make test-pytest      only pytest tests/"
+	@echo "make lint             only the linters"
+	@echo "make format           ruff format + ruff check --fix (rewrites files)"
+	@echo "make reset-demo       drop the demo database (the next 'make run' recreates it)"
+	@echo "make clean-templates  drop the test template databases (rebuilt by the next 'make test')"
+	@echo "make clean            remove var/ (logs, generated config)"
+
+run:
+	@setup/run.sh
+
+test:
+	@setup/test.sh
+
+test-odoo:
+	@setup/test.sh --only odoo
+
+test-pytest:
+	@setup/test.sh --only pytest
+
+lint:
+	@setup/test.sh --only lint
+
+install:
+	@setup/install.sh
+
+format: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+reset-demo:
+	@source setup/env.sh && setup/ensure-postgres.sh && \
+	  dropdb --if-exists --force "$$DB_NAME" && rm -rf "$$DATA_DIR/filestore/$$DB_NAME" && \
+	  echo "Dropped $$DB_NAME; 'make run' creates it again."
+
+clean-templates:
+	@setup/test.sh --drop-templates
+
+clean:
+	rm -rf var

@@ -1,0 +1,617 @@
+"""`make test`: every Odoo test of our addons, Odoo's own sms tests, pytest, linters.
+
+Called by setup/test.sh once .venv and PostgreSQL are ready (it exports ROOT,
+ODOO_SRC, ODOO_CONF, PY, DATA_DIR, VAR_DIR and ADDONS). Steps:
+
+1. A template database with the addons' non-project dependencies installed (with
+   demo data) is built once per (Odoo source, dependency set) and reused: building it
+   is under an flock, so concurrent runs wait for one another instead of racing.
+2. ``createdb -T`` copies it into a database of this run only; the three addons are
+   installed there with ``--test-enable`` restricted by ``--test-tags`` to them, so
+   their at_install and post_install tests run.
+3. Odoo's own ``sms`` tests run on that database (our addons installed): at_install
+   ones when the registry loads sms, post_install ones with the full registry.
+4. pytest on tests/, then the linters of .pre-commit-config.yaml.
+5. The database is dropped and one line ``N passed, N failed`` closes the output.
+
+Full logs go to var/log/<run>/; the console gets failures, ERROR/CRITICAL log
+lines and one summary line per phase. Any Odoo log line at ERROR or CRITICAL level
+fails the run, and so does an addon whose Odoo tests did not run.
+"""
+
+import argparse
+import ast
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(os.environ["ROOT"])
+ODOO_SRC = Path(os.environ["ODOO_SRC"])
+ODOO_CONF = os.environ["ODOO_CONF"]
+PY = os.environ.get("PY") or sys.executable
+VENV_BIN = Path(PY).parent
+DATA_DIR = Path(os.environ["DATA_DIR"])
+VAR_DIR = Path(os.environ.get("VAR_DIR") or ROOT / "var")
+ADDONS = [a for a in os.environ["ADDONS"].split(",") if a]
+KEEP_DB = os.environ.get("KEEP_DB") not in (None, "", "0")
+# Bump when the way the template is built changes: older templates are then unused.
+TEMPLATE_RECIPE = "1"
+KEEP_LOG_RUNS = 10
+
+LOG_RE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \d+ "
+    r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL|RUNBOT|\w+) "
+    r"(?P<db>\S+) (?P<logger>[^\s:]+): ?(?P<msg>.*)$"
+)
+RESULT_RE = re.compile(
+    r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database"
+)
+TEST_LOGGER_RE = re.compile(r"^odoo\.addons\.(\w+)\.tests(\.|$)")
+
+
+def say(msg=""):
+    print(msg, flush=True)
+
+
+class Run:
+    """Counts of one `make test` run and the per-phase lines printed at the end."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+        self.phases = []
+
+    def phase(self, name, passed, failed, skipped=0, seconds=None, note=""):
+        self.passed += passed
+        self.failed += failed
+        self.skipped += skipped
+        status = "ok  " if not failed else "FAIL"
+        line = f"  {status} {name:<34} {passed} ok / {failed} failed"
+        if skipped:
+            line += f" / {skipped} skipped"
+        if seconds is not None:
+            line += f"  ({seconds:.0f}s)"
+        if note:
+            line += f"  {note}"
+        self.phases.append(line)
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def psql(sql, db="postgres", check=True):
+    res = subprocess.run(
+        ["psql", "-d", db, "-v", "ON_ERROR_STOP=1", "-Atqc", sql],
+        capture_output=True,
+        text=True,
+    )
+    if check and res.returncode:
+        raise RuntimeError(f"psql failed: {sql}\n{res.stderr.strip()}")
+    return res.stdout.strip()
+
+
+def db_exists(name):
+    return psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
+
+
+def drop_db(name):
+    if db_exists(name):
+        psql(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
+        psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    shutil.rmtree(DATA_DIR / "filestore" / name, ignore_errors=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def manifest(addon):
+    return ast.literal_eval((ROOT / addon / "__manifest__.py").read_text())
+
+
+def external_depends():
+    """Odoo modules our addons depend on directly, minus our own addons."""
+    deps = set()
+    for addon in ADDONS:
+        deps.update(manifest(addon).get("depends", []))
+    return sorted(deps - set(ADDONS))
+
+
+def odoo_version_id():
+    pkg_info = ODOO_SRC / "PKG-INFO"
+    if pkg_info.exists():
+        for line in pkg_info.read_text(errors="replace").splitlines():
+            if line.startswith("Version:"):
+                return line.split(":", 1)[1].strip()
+    git = subprocess.run(
+        ["git", "-C", str(ODOO_SRC), "rev-parse", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    if git.returncode == 0:
+        return git.stdout.strip()
+    release = (ODOO_SRC / "odoo" / "release.py").read_bytes()
+    return hashlib.sha1(release).hexdigest()
+
+
+def run_logged(cmd, log_path, timeout=None):
+    """Run ``cmd`` with its output in ``log_path``; return (returncode, seconds)."""
+    t0 = time.time()
+    with open(log_path, "w") as log:
+        log.write("$ " + " ".join(str(c) for c in cmd) + "\n")
+        log.flush()
+        proc = subprocess.Popen(
+            [str(c) for c in cmd],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        try:
+            rc = proc.wait(timeout=timeout)
+        except BaseException:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
+    return rc, time.time() - t0
+
+
+def odoo_cmd(db, *args):
+    return [
+        PY,
+        ODOO_SRC / "odoo-bin",
+        "-c",
+        ODOO_CONF,
+        "-d",
+        db,
+        "--max-cron-threads=0",
+        "--log-level=info",
+        *args,
+    ]
+
+
+def show(text, limit=60, indent="    "):
+    lines = text.rstrip("\n").splitlines()
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... ({len(lines) - limit} more lines in the log)"]
+    for line in lines:
+        say(indent + line)
+
+
+# -- Odoo log parsing ------------------------------------------------------------
+
+
+def parse_odoo_log(path):
+    """Split an Odoo log into records: dicts level, logger, msg, text."""
+    records = []
+    current = None
+    for line in Path(path).read_text(errors="replace").splitlines():
+        m = LOG_RE.match(line)
+        if m:
+            current = dict(m.groupdict(), text=line)
+            records.append(current)
+        elif current is not None:
+            current["text"] += "\n" + line
+        elif line.strip() and not line.startswith("$ "):
+            # Output before logging is set up (a crash at import time...).
+            current = {"level": "OUTPUT", "logger": "", "msg": line, "text": line}
+            records.append(current)
+    return records
+
+
+def is_test_echo(rec):
+    """ERROR lines that only repeat a test failure already counted by Odoo."""
+    msg, logger = rec["msg"], rec["logger"]
+    if TEST_LOGGER_RE.match(logger) and msg.startswith(("FAIL:", "ERROR:")):
+        return True
+    return (
+        RESULT_RE.search(msg)
+        or (logger == "odoo.modules.loading" and re.match(r"Module \w+: \d+ fail", msg))
+        or msg.startswith("At least one test failed when loading the modules")
+        or msg.startswith("Test suite halted: max failed tests")
+        or "at least one error occurred in a test" in msg
+    )
+
+
+def odoo_test_phase(run, name, log_path, rc, seconds, modules):
+    """Count an Odoo run's tests from its log; print failures and ERROR lines."""
+    records = parse_odoo_log(log_path)
+    per_module = dict.fromkeys(modules, 0)
+    skipped = 0
+    failures = []
+    unexpected = []
+    result = None
+    for rec in records:
+        m = TEST_LOGGER_RE.match(rec["logger"])
+        if m and rec["level"] == "INFO":
+            if rec["msg"].startswith("Starting "):
+                per_module[m.group(1)] = per_module.get(m.group(1), 0) + 1
+            elif rec["msg"].startswith("skipped "):
+                skipped += 1
+        if rec["level"] in ("ERROR", "CRITICAL"):
+            if m and rec["msg"].startswith(("FAIL:", "ERROR:")):
+                failures.append(rec)
+            elif not is_test_echo(rec):
+                unexpected.append(rec)
+        r = (
+            RESULT_RE.search(rec["msg"])
+            if rec["logger"] == "odoo.tests.result"
+            else None
+        )
+        if r:
+            result = tuple(int(x) for x in r.groups())
+
+    problems = []
+    if result is None:
+        failed, errors, total = 0, 0, sum(per_module.values())
+        problems.append("Odoo did not report its test results (it crashed?)")
+    else:
+        failed, errors, total = result
+    for rec in failures:
+        say(f"  ✗ {rec['msg'].splitlines()[0]}")
+        show(rec["text"].split("\n", 1)[1] if "\n" in rec["text"] else "")
+    for rec in unexpected:
+        say(f"  ✗ {rec['level']} line in the Odoo log:")
+        show(rec["text"], limit=40)
+    if unexpected:
+        problems.append(f"{len(unexpected)} ERROR/CRITICAL line(s) in the Odoo log")
+    empty = [mod for mod, n in per_module.items() if mod in modules and n == 0]
+    if empty:
+        problems.append("no Odoo test ran for " + ", ".join(empty))
+    if rc != 0 and not (failed or errors or problems):
+        problems.append(f"odoo-bin exited with status {rc}")
+    for p in problems:
+        say(f"  ✗ {p}")
+
+    bad = failed + errors
+    counts = ", ".join(
+        f"{mod} {n}" for mod, n in per_module.items() if n or mod in modules
+    )
+    note = f"[{counts}]  log: {os.path.relpath(log_path, ROOT)}"
+    run.phase(
+        name,
+        max(total - bad - skipped, 0),
+        bad + len(problems),
+        skipped,
+        seconds,
+        note,
+    )
+    return not (bad or problems)
+
+
+# -- phases --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def locked(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"    waiting for another run holding {path} ...")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def template_name(deps):
+    key = json.dumps(
+        {
+            "odoo_src": str(ODOO_SRC),
+            "odoo_version": odoo_version_id(),
+            "depends": deps,
+            "recipe": TEMPLATE_RECIPE,
+        },
+        sort_keys=True,
+    )
+    return "sms_mailing_tmpl_" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def build_template(run, name, deps, log_dir):
+    """Create the template database ``name`` unless it exists. Caller holds the lock."""
+    if db_exists(name):
+        say(f"==> Template database {name}: reused ({', '.join(deps)})")
+        return True
+    wip = name + "_wip"
+    say(f"==> Template database {name}: building once with {', '.join(deps)}")
+    drop_db(wip)
+    log_path = log_dir / "template.log"
+    rc, seconds = run_logged(
+        odoo_cmd(wip, "-i", ",".join(deps), "--stop-after-init", "--no-http"), log_path
+    )
+    records = parse_odoo_log(log_path)
+    errors = [r for r in records if r["level"] in ("ERROR", "CRITICAL")]
+    installed = set()
+    if db_exists(wip):
+        installed = set(
+            psql(
+                "SELECT name FROM ir_module_module WHERE state = 'installed'", db=wip
+            ).split()
+        )
+    missing = [d for d in deps if d not in installed]
+    if rc or errors or missing:
+        for rec in errors:
+            show(rec["text"], limit=40)
+        say(
+            f"  ✗ Building the template failed (exit {rc}, missing: {missing or '-'});"
+            f" full log: {os.path.relpath(log_path, ROOT)}"
+        )
+        run.phase("template database", 0, 1, seconds=seconds)
+        drop_db(wip)
+        return False
+    # Filestore first, then the rename that makes the template visible to others.
+    store = DATA_DIR / "filestore"
+    shutil.rmtree(store / name, ignore_errors=True)
+    if (store / wip).exists():
+        (store / wip).rename(store / name)
+    psql(f'ALTER DATABASE "{wip}" RENAME TO "{name}"')
+    psql(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+    say(f"    built in {seconds:.0f}s")
+    return True
+
+
+def create_test_db(template, db):
+    for attempt in range(10):
+        res = subprocess.run(
+            ["createdb", "-T", template, db], capture_output=True, text=True
+        )
+        if res.returncode == 0:
+            break
+        if "being accessed by other users" not in res.stderr or attempt == 9:
+            raise RuntimeError(f"createdb -T {template} {db} failed: {res.stderr}")
+        time.sleep(2)
+    src = DATA_DIR / "filestore" / template
+    if src.exists():
+        shutil.copytree(src, DATA_DIR / "filestore" / db)
+
+
+def odoo_tests(run, db, log_dir):
+    tags = ",".join("/" + a for a in ADDONS)
+    say(f"==> Odoo tests of {', '.join(ADDONS)} (install with --test-tags {tags})")
+    log_path = log_dir / "odoo-addons.log"
+    rc, seconds = run_logged(
+        odoo_cmd(
+            db,
+            "-i",
+            ",".join(ADDONS),
+            "--test-enable",
+            "--test-tags",
+            tags,
+            "--stop-after-init",
+            f"--http-port={free_port()}",
+        ),
+        log_path,
+    )
+    return odoo_test_phase(
+        run, "Odoo tests (our addons)", log_path, rc, seconds, ADDONS
+    )
+
+
+def odoo_sms_tests(run, db, log_dir):
+    say("==> Odoo's own sms tests, with our addons installed")
+    log_path = log_dir / "odoo-sms.log"
+    rc, seconds = run_logged(
+        odoo_cmd(
+            db,
+            "--test-enable",
+            "--test-tags",
+            "/sms",
+            "--stop-after-init",
+            f"--http-port={free_port()}",
+        ),
+        log_path,
+    )
+    return odoo_test_phase(
+        run, "Odoo tests (Odoo's sms)", log_path, rc, seconds, ["sms"]
+    )
+
+
+def pytest_phase(run, log_dir):
+    tests = ROOT / "tests"
+    if not tests.is_dir():
+        say("==> pytest: no tests/ directory")
+        run.phase("pytest tests/", 0, 0, note="no tests/ directory")
+        return True
+    say("==> pytest tests/")
+    log_path = log_dir / "pytest.log"
+    junit = log_dir / "pytest.xml"
+    rc, seconds = run_logged(
+        [PY, "-m", "pytest", "tests", "-q", "-rfE", f"--junitxml={junit}"], log_path
+    )
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    if junit.exists():
+        try:
+            root = ET.parse(junit).getroot()
+            suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+            for suite in suites:
+                for k in counts:
+                    counts[k] += int(suite.get(k, 0))
+        except ET.ParseError:
+            pass
+    bad = counts["failures"] + counts["errors"]
+    ok = counts["tests"] - bad - counts["skipped"]
+    note = f"log: {os.path.relpath(log_path, ROOT)}"
+    if rc == 5:  # pytest: no test collected
+        run.phase("pytest tests/", 0, 0, seconds=seconds, note="no test collected")
+        return True
+    extra = 0
+    if rc not in (0, 1) or (rc == 1 and not bad):
+        extra = 1  # usage error, internal error, collection error not in the XML
+    if rc:
+        text = Path(log_path).read_text(errors="replace")
+        marker = "short test summary info"
+        if bad and marker in text:
+            # One line per failing test; the tracebacks are in the log.
+            show(text[text.index(marker) :].split("\n", 1)[1], limit=60)
+        else:
+            show("\n".join(text.splitlines()[-60:]), limit=60)
+    run.phase(
+        "pytest tests/", max(ok, 0), bad + extra, counts["skipped"], seconds, note
+    )
+    return rc == 0
+
+
+def lint_phase(run, log_dir):
+    say("==> Linters (ruff, ruff format, pylint-odoo, oca-checks-odoo-module, XML)")
+    py_files = (
+        sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("**/*.py"))
+        if (ROOT / "tests").is_dir()
+        else []
+    )
+    checks = [
+        ("ruff check", [VENV_BIN / "ruff", "check", "--no-fix", "--quiet", "."]),
+        (
+            "ruff format --check",
+            [VENV_BIN / "ruff", "format", "--check", "--quiet", "."],
+        ),
+        (
+            "pylint-odoo (mandatory)",
+            [
+                PY,
+                "-m",
+                "pylint",
+                "--rcfile=.pylintrc-mandatory",
+                "--output-format=text",
+                *ADDONS,
+                *py_files,
+            ],
+        ),
+        ("oca-checks-odoo-module", [VENV_BIN / "oca-checks-odoo-module", *ADDONS]),
+        ("XML checks (Odoo 18 views)", [PY, ROOT / "setup" / "check_xml.py", *ADDONS]),
+    ]
+    po_files = sorted(str(p) for a in ADDONS for p in (ROOT / a).glob("i18n/*.po*"))
+    if po_files:
+        checks.append(
+            (
+                "oca-checks-po",
+                [VENV_BIN / "oca-checks-po", "--disable=po-pretty-format", *po_files],
+            )
+        )
+    all_ok = True
+    for name, cmd in checks:
+        log_path = log_dir / ("lint-" + re.sub(r"\W+", "-", name).strip("-") + ".log")
+        rc, seconds = run_logged(cmd, log_path)
+        output = Path(log_path).read_text(errors="replace").split("\n", 1)[1:]
+        output = output[0] if output else ""
+        if rc:
+            all_ok = False
+            hint = "  (fix with: make format)" if name.startswith("ruff") else ""
+            say(f"  ✗ {name}:{hint}")
+            show(output, limit=40)
+        elif output.strip() and name.startswith("XML checks"):
+            show(output, limit=20)  # warnings
+        run.phase(name, 0 if rc else 1, 1 if rc else 0, seconds=seconds)
+    return all_ok
+
+
+def prune_logs(log_root):
+    runs = sorted(
+        (p for p in log_root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime
+    )
+    for old in runs[:-KEEP_LOG_RUNS]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def drop_templates():
+    names = psql(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'sms\\_mailing\\_tmpl\\_%'"
+    ).split()
+    for name in names:
+        say(f"dropping {name}")
+        drop_db(name)
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        choices=["odoo", "pytest", "lint"],
+        action="append",
+        help="run only these phases (repeatable); default: all",
+    )
+    parser.add_argument("--drop-templates", action="store_true")
+    args = parser.parse_args()
+    if args.drop_templates:
+        return drop_templates()
+    phases = set(args.only or ["odoo", "pytest", "lint"])
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    t0 = time.time()
+    run = Run()
+    stamp = time.strftime("%Y%m%d_%H%M%S")
+    db = f"sms_test_{stamp}_{uuid.uuid4().hex[:6]}"
+    log_root = VAR_DIR / "log"
+    log_dir = log_root / db
+    log_dir.mkdir(parents=True, exist_ok=True)
+    prune_logs(log_root)
+    say(f"==> Odoo {odoo_version_id()} ({ODOO_SRC}); logs: {log_dir.relative_to(ROOT)}")
+
+    created = False
+    try:
+        if "odoo" in phases:
+            deps = external_depends()
+            template = template_name(deps)
+            lock = DATA_DIR / "locks" / f"{template}.lock"
+            with locked(lock):
+                ok = build_template(run, template, deps, log_dir)
+                if ok:
+                    create_test_db(template, db)
+                    created = True
+            if ok:
+                say(f"==> Test database {db} (copy of {template})")
+                odoo_tests(run, db, log_dir)
+                odoo_sms_tests(run, db, log_dir)
+        if "pytest" in phases:
+            pytest_phase(run, log_dir)
+        if "lint" in phases:
+            lint_phase(run, log_dir)
+    except KeyboardInterrupt:
+        say("\nInterrupted.")
+        run.phase("interrupted", 0, 1)
+    except (RuntimeError, OSError) as exc:
+        say(f"  ✗ {exc}")
+        run.phase("test harness", 0, 1)
+    finally:
+        if created:
+            if KEEP_DB:
+                say(f"==> Kept test database {db} (KEEP_DB); drop it with: dropdb {db}")
+            else:
+                with contextlib.suppress(Exception):
+                    drop_db(db)
+
+    say("")
+    say(f"Summary ({time.time() - t0:.0f}s, logs in {log_dir.relative_to(ROOT)}):")
+    for line in run.phases:
+        say(line)
+    say(f"{run.passed} passed, {run.failed} failed")
+    return 1 if run.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
