@@ -13,13 +13,18 @@
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/sms_provider_views.xml",
+        "views/sms_mailing_views.xml",
         "views/sms_sms_views.xml",
         "views/sms_inbound_views.xml",
         "views/res_partner_views.xml",
         "wizard/sms_partner_send_views.xml",
+        "wizard/sms_mailing_wizard_views.xml",
         "views/sms_mailing_menus.xml",
     ],
-    "demo": ["demo/sms_provider_demo.xml"],
+    "demo": [
+        "demo/sms_provider_demo.xml",
+        "demo/sms_mailing_demo.xml",
+    ],
     "assets": {
         "web.assets_backend": [
             "sms_mailing/static/src/components/sms_segment_text/*",

@@ -10,7 +10,7 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL, split_every
 
 from ..tools import provider as api_provider
-from ..tools import routing, segments
+from ..tools import quiet_hours, routing, segments
 
 _logger = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ class SmsSms(models.Model):
     delivered_at = fields.Datetime("Delivered on", readonly=True, copy=False)
     status_checked_at = fields.Datetime(readonly=True, copy=False)
     error_message = fields.Char("Error", readonly=True, copy=False)
+    sms_mailing_id = fields.Many2one(
+        "sms.mailing", "Mailing", index="btree_not_null", readonly=True, ondelete="cascade"
+    )
     is_test = fields.Boolean(
         "Test message",
         readonly=True,
@@ -74,6 +77,10 @@ class SmsSms(models.Model):
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS sms_sms_outgoing_id_idx "
             "ON sms_sms (id) WHERE state = 'outgoing'"
+        )
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS sms_sms_mailing_number_idx "
+            "ON sms_sms (sms_mailing_id, number) WHERE sms_mailing_id IS NOT NULL"
         )
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS sms_sms_pending_provider_idx "
@@ -320,8 +327,16 @@ class SmsSms(models.Model):
         return result
 
     def _defer_until(self):
-        """Hook: ``{sms_id: datetime}`` of messages that must wait (quiet hours)."""
-        return {}
+        """``{sms_id: datetime}`` of mailing messages held by quiet hours."""
+        result = {}
+        now = fields.Datetime.now()
+        for sms in self.filtered(lambda s: s.sms_mailing_id.quiet_hours and not s.is_test):
+            mailing = sms.sms_mailing_id
+            tz = quiet_hours.timezone_of(sms.partner_id.tz, sms.number)
+            when = quiet_hours.next_allowed(now, tz, mailing.quiet_start, mailing.quiet_end)
+            if when:
+                result[sms.id] = when
+        return result
 
     def _send_through_providers(self, auto_commit=False):
         """Hand messages already marked ``process`` to their providers.

@@ -1,1 +1,3 @@
 from . import sms_partner_send
+from . import sms_mailing_preview
+from . import sms_mailing_test

@@ -1,0 +1,723 @@
+import logging
+import threading
+import time
+import uuid
+from collections import defaultdict
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.osv import expression
+from odoo.tools import SQL
+
+from ..tools import macros, segments
+
+_logger = logging.getLogger(__name__)
+
+# Why a contact of the audience gets no SMS (failure types of canceled messages).
+EXCLUSIONS = (
+    "sms_number_missing",
+    "sms_number_format",
+    "sms_optout",
+    "sms_blacklist",
+    "sms_duplicate",
+)
+
+
+def _testing():
+    return getattr(threading.current_thread(), "testing", False)
+
+
+class SmsMailing(models.Model):
+    _name = "sms.mailing"
+    _description = "SMS Mailing"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id DESC"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    user_id = fields.Many2one(
+        "res.users",
+        "Responsible",
+        default=lambda self: self.env.user,
+        tracking=True,
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company
+    )
+    provider_id = fields.Many2one(
+        "sms.provider",
+        "Provider",
+        check_company=True,
+        tracking=True,
+        help="Leave empty to let routing choose a provider for each number.",
+    )
+    body = fields.Text(
+        "Text",
+        tracking=True,
+        help="Macros such as {{ object.name }} or {{ object.country_id.name }} "
+        "are replaced for each contact.",
+    )
+    render_model = fields.Char(default="res.partner", store=False)
+    launch_type = fields.Selection(
+        [("immediate", "Immediately"), ("deferred", "At a given date")],
+        default="immediate",
+        required=True,
+        tracking=True,
+    )
+    start_date = fields.Datetime(tracking=True)
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("scheduled", "Scheduled"),
+            ("sending", "Sending"),
+            ("done", "Done"),
+            ("canceled", "Canceled"),
+        ],
+        default="draft",
+        required=True,
+        readonly=True,
+        copy=False,
+        tracking=True,
+        group_expand=True,
+    )
+    partner_ids = fields.Many2many("res.partner", string="Contacts")
+    group_ids = fields.Many2many("sms.mailing.group", string="Dynamic groups")
+    quiet_hours = fields.Boolean(
+        help="Hold messages during the night in each recipient's time zone."
+    )
+    quiet_start = fields.Float("Quiet from", default=21.0)
+    quiet_end = fields.Float("Quiet until", default=9.0)
+    sms_ids = fields.One2many("sms.sms", "sms_mailing_id", "SMS", copy=False)
+    launched_at = fields.Datetime(readonly=True, copy=False)
+    done_at = fields.Datetime(readonly=True, copy=False)
+    audience_done = fields.Boolean(readonly=True, copy=False)
+    audience_cursor = fields.Integer(readonly=True, copy=False)
+    audience_max_id = fields.Integer(readonly=True, copy=False)
+    launch_error = fields.Char(readonly=True, copy=False)
+
+    # statistics
+    total_count = fields.Integer("Recipients", compute="_compute_statistics")
+    excluded_count = fields.Integer("Excluded", compute="_compute_statistics")
+    queued_count = fields.Integer("In queue", compute="_compute_statistics")
+    sent_count = fields.Integer("Sent", compute="_compute_statistics")
+    delivered_count = fields.Integer("Delivered", compute="_compute_statistics")
+    failed_count = fields.Integer("Failed", compute="_compute_statistics")
+    canceled_count = fields.Integer("Canceled", compute="_compute_statistics")
+    parts_total = fields.Integer("Parts", compute="_compute_statistics")
+    cost_total = fields.Float("Cost", compute="_compute_statistics", digits=(16, 2))
+    progress = fields.Float(compute="_compute_statistics")
+    exclusion_summary = fields.Html(compute="_compute_statistics", sanitize=False)
+
+    # before launch
+    recipient_estimate = fields.Integer(
+        "Recipients after exclusions", compute="_compute_estimate"
+    )
+    parts_estimate = fields.Integer("Total parts", compute="_compute_estimate")
+    cost_estimate = fields.Char("Estimated cost", compute="_compute_estimate")
+    body_parts = fields.Integer("Parts per message", compute="_compute_body_info")
+    body_encoding = fields.Char("Encoding", compute="_compute_body_info")
+
+    _sql_constraints = [
+        (
+            "quiet_hours_range",
+            "CHECK(quiet_start >= 0 AND quiet_start < 24 AND quiet_end >= 0 AND quiet_end < 24)",
+            "Quiet hours must be between 0:00 and 23:59.",
+        ),
+    ]
+
+    @api.depends("body")
+    def _compute_body_info(self):
+        for mailing in self:
+            info = segments.analyze(mailing.body or "")
+            mailing.body_parts = info.parts
+            mailing.body_encoding = info.encoding
+
+    def _compute_statistics(self):
+        self.env["sms.sms"].flush_model()
+        rows = self.env["sms.sms"].sudo()._read_group(
+            [("sms_mailing_id", "in", self.ids), ("is_test", "=", False)],
+            ["sms_mailing_id", "state", "failure_type"],
+            ["__count", "parts:sum", "cost:sum"],
+        )
+        stats = defaultdict(lambda: defaultdict(float))
+        exclusions = defaultdict(dict)
+        for mailing, state, failure_type, count, parts, cost in rows:
+            data = stats[mailing.id]
+            data["total"] += count
+            if state == "canceled" and failure_type in EXCLUSIONS:
+                data["excluded"] += count
+                exclusions[mailing.id][failure_type] = count
+                continue
+            data[state] += count
+            if state in ("pending", "sent", "error"):
+                data["parts"] += parts
+            data["cost"] += cost
+        labels = dict(
+            self.env["sms.sms"]._fields["failure_type"]._description_selection(self.env)
+        )
+        for mailing in self:
+            data = stats[mailing.id]
+            mailing.total_count = data["total"]
+            mailing.excluded_count = data["excluded"]
+            mailing.queued_count = data["outgoing"] + data["process"]
+            mailing.sent_count = data["pending"] + data["sent"]
+            mailing.delivered_count = data["sent"]
+            mailing.failed_count = data["error"]
+            mailing.canceled_count = data["canceled"]
+            mailing.parts_total = data["parts"]
+            mailing.cost_total = data["cost"]
+            to_send = data["total"] - data["excluded"] - data["canceled"]
+            done = to_send - mailing.queued_count
+            mailing.progress = 100.0 * done / to_send if to_send else 0.0
+            reasons = exclusions[mailing.id]
+            mailing.exclusion_summary = (
+                Markup("<ul>%s</ul>")
+                % Markup("").join(
+                    Markup("<li>%s: %s</li>") % (labels.get(key, key), reasons[key])
+                    for key in EXCLUSIONS
+                    if key in reasons
+                )
+                if reasons
+                else False
+            )
+
+    @api.depends("body", "partner_ids", "group_ids", "provider_id", "state")
+    def _compute_estimate(self):
+        for mailing in self:
+            if mailing.state != "draft" or not mailing.id:
+                mailing.recipient_estimate = mailing.recipient_estimate or 0
+                mailing.parts_estimate = 0
+                mailing.cost_estimate = False
+                continue
+            stats = mailing._audience_stats()
+            parts = segments.analyze(mailing.body or "").parts
+            mailing.recipient_estimate = stats["recipients"]
+            mailing.parts_estimate = parts * stats["recipients"]
+            mailing.cost_estimate = mailing._cost_estimate_text(stats)
+
+    def _cost_estimate_text(self, stats):
+        if not stats["recipients"] or not self.body:
+            return False
+        provider = self.provider_id or self.env["sms.provider"]._route(
+            stats["sample_number"] or "", company=self.company_id
+        )[:1]
+        if not provider:
+            return _("No provider available")
+        estimate = provider._estimate_cost(
+            [stats["sample_number"]], self._render_sample()
+        )
+        if not estimate["available"]:
+            return estimate["message"]
+        total = estimate["total_cost"] * stats["recipients"]
+        return f"{total:.2f} {estimate['currency']}"
+
+    @api.constrains("launch_type", "start_date")
+    def _check_start_date(self):
+        for mailing in self:
+            if mailing.launch_type == "deferred" and not mailing.start_date:
+                raise UserError(_("A deferred mailing needs a start date."))
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        for mailing, vals in zip(self, vals_list, strict=True):
+            vals.setdefault("name", _("%(name)s (copy)", name=mailing.name))
+        return vals_list
+
+    @api.onchange("launch_type")
+    def _onchange_launch_type(self):
+        if self.launch_type == "immediate":
+            self.start_date = False
+
+    # ------------------------------------------------------------------
+    # Audience
+    # ------------------------------------------------------------------
+    def _audience_domain(self):
+        self.ensure_one()
+        domains = []
+        if self.partner_ids:
+            domains.append([("id", "in", self.partner_ids.ids)])
+        for group in self.group_ids:
+            domains.append(group._get_domain())
+        if not domains:
+            return expression.FALSE_DOMAIN
+        return expression.OR(domains)
+
+    def _audience_query(self):
+        return self.env["res.partner"]._search(self._audience_domain())
+
+    def _audience_stats(self):
+        """Recipients after exclusions, computed in one SQL query."""
+        self.ensure_one()
+        self.env["res.partner"].flush_model()
+        query = self._audience_query()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT count(*),
+                       count(*) FILTER (WHERE p.phone_sanitized IS NULL),
+                       count(*) FILTER (WHERE p.phone_sanitized IS NOT NULL
+                                        AND p.sms_opt_out),
+                       count(*) FILTER (WHERE p.phone_sanitized IS NOT NULL
+                                        AND p.sms_opt_out IS NOT TRUE
+                                        AND bl.id IS NOT NULL),
+                       count(DISTINCT p.phone_sanitized) FILTER (
+                           WHERE p.sms_opt_out IS NOT TRUE AND bl.id IS NULL),
+                       min(p.phone_sanitized) FILTER (
+                           WHERE p.sms_opt_out IS NOT TRUE AND bl.id IS NULL)
+                  FROM res_partner p
+             LEFT JOIN phone_blacklist bl
+                    ON bl.number = p.phone_sanitized AND bl.active
+                 WHERE p.id IN %s
+                """,
+                query.subselect(),
+            )
+        )
+        total, no_number, optout, blacklist, recipients, sample = self.env.cr.fetchone()
+        return {
+            "total": total,
+            "no_number": no_number,
+            "optout": optout,
+            "blacklist": blacklist,
+            "recipients": recipients,
+            "sample_number": sample,
+        }
+
+    # ------------------------------------------------------------------
+    # Macros
+    # ------------------------------------------------------------------
+    def _template(self):
+        self.ensure_one()
+        try:
+            template = macros.Template(self.body or "")
+        except macros.MacroError as err:
+            raise UserError(err.message) from err
+        Partner = self.env["res.partner"]
+        for macro, path in template.macros:
+            if path is None:
+                continue
+            model = Partner
+            for depth, name in enumerate(path):
+                field = model._fields.get(name)
+                if field is None:
+                    raise UserError(
+                        _(
+                            "The macro %(macro)s is unknown: %(model)s has no field "
+                            "'%(field)s'. Pick fields with the magnifier next to the text.",
+                            macro=macro,
+                            model=model._description,
+                            field=name,
+                        )
+                    )
+                if field.relational:
+                    model = self.env[field.comodel_name]
+                elif depth < len(path) - 1:
+                    raise UserError(
+                        _(
+                            "The macro %(macro)s is not valid: '%(field)s' is not a "
+                            "relation, nothing can follow it.",
+                            macro=macro,
+                            field=name,
+                        )
+                    )
+        return template
+
+    def _render_for(self, template, partners):
+        """``{partner_id: text}`` for ``partners`` (a batch, prefetched)."""
+        if template.is_static:
+            return dict.fromkeys(partners.ids, template.text)
+        if not template.simple:
+            try:
+                return self.env["mail.render.mixin"]._render_template(
+                    template.text, "res.partner", partners.ids, engine="inline_template"
+                )
+            except Exception as err:
+                raise UserError(
+                    _("A macro of the text cannot be rendered: %(error)s", error=err)
+                ) from err
+
+        def resolver(partner):
+            def resolve(path):
+                value = partner
+                for name in path:
+                    value = value[name] if value else False
+                if isinstance(value, models.BaseModel):
+                    value = value.display_name if value else ""
+                return macros.format_value(value)
+
+            return resolve
+
+        return {p.id: template.render(resolver(p)) for p in partners}
+
+    def _render_sample(self, partner=None):
+        self.ensure_one()
+        if partner is None:
+            partner = self.env["res.partner"].search(self._audience_domain(), limit=1)
+        if not partner:
+            return self.body or ""
+        return self._render_for(self._template(), partner)[partner.id]
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def _check_launchable(self):
+        self.ensure_one()
+        if self.state != "draft":
+            raise UserError(_("Only a draft mailing can be launched."))
+        if not (self.body or "").strip():
+            raise UserError(_("Write the text of the mailing before launching it."))
+        template = self._template()
+        if self.launch_type == "deferred" and (
+            not self.start_date or self.start_date <= fields.Datetime.now()
+        ):
+            raise UserError(
+                _("A deferred mailing needs a start date in the future.")
+            )
+        stats = self._audience_stats()
+        if not stats["total"]:
+            raise UserError(
+                _("The audience is empty: add contacts or dynamic groups.")
+            )
+        if not stats["recipients"]:
+            raise UserError(
+                _(
+                    "Every contact of the audience is excluded (no valid number, "
+                    "Do not use SMS or blacklisted): nobody would receive it."
+                )
+            )
+        providers = self.provider_id or self.env["sms.provider"]._get_active_providers(
+            self.company_id
+        )
+        if not providers:
+            raise UserError(
+                _(
+                    "No active SMS provider: an administrator can add one in "
+                    "SMS > Configuration > Providers."
+                )
+            )
+        sample = self._render_sample()
+        parts = segments.analyze(sample).parts
+        limit = min(providers.mapped("max_parts"))
+        if parts > limit:
+            raise UserError(
+                _(
+                    "The text takes %(parts)s SMS parts; the provider accepts at most "
+                    "%(max)s. Shorten it.",
+                    parts=parts,
+                    max=limit,
+                )
+            )
+        return template
+
+    def action_launch(self):
+        for mailing in self:
+            mailing._check_launchable()
+            self.env["res.partner"].flush_model()
+            self.env.cr.execute("SELECT COALESCE(max(id), 0) FROM res_partner")
+            max_id = self.env.cr.fetchone()[0]
+            values = {
+                "audience_cursor": 0,
+                "audience_max_id": max_id,
+                "audience_done": False,
+                "launch_error": False,
+            }
+            if mailing.launch_type == "deferred":
+                values["state"] = "scheduled"
+            else:
+                values.update(state="sending", launched_at=fields.Datetime.now())
+            mailing.write(values)
+        self.env.ref("sms_mailing.ir_cron_sms_mailing_process")._trigger()
+        return True
+
+    def action_cancel(self):
+        for mailing in self:
+            if mailing.state not in ("draft", "scheduled", "sending"):
+                raise UserError(
+                    _("Only a draft, scheduled or sending mailing can be canceled.")
+                )
+        self.write({"state": "canceled"})
+        outgoing = self.env["sms.sms"].sudo().search(
+            [("sms_mailing_id", "in", self.ids), ("state", "=", "outgoing")]
+        )
+        outgoing.write({"state": "canceled", "failure_type": False})
+        for mailing in self:
+            mailing.message_post(
+                body=_(
+                    "Mailing canceled: %(count)s messages not yet sent were canceled.",
+                    count=len(outgoing.filtered(lambda s, m=mailing: s.sms_mailing_id == m)),
+                )
+            )
+        return True
+
+    def action_draft(self):
+        self.filtered(lambda m: m.state in ("scheduled", "canceled") and not m.sms_ids).write(
+            {"state": "draft"}
+        )
+
+    def action_retry_failed(self):
+        failed = self.env["sms.sms"].sudo().search(
+            [("sms_mailing_id", "in", self.ids), ("state", "=", "error"), ("is_test", "=", False)]
+        )
+        failed.action_retry()
+        self.filtered(lambda m: m.state == "done").write({"state": "sending", "done_at": False})
+        return True
+
+    def action_check_balance(self):
+        return self._main_provider().action_check_balance()
+
+    def action_check_availability(self):
+        return self._main_provider().action_check_availability()
+
+    def _main_provider(self):
+        self.ensure_one()
+        provider = self.provider_id or self.env["sms.provider"]._get_active_providers(
+            self.company_id
+        )[:1]
+        if not provider:
+            raise UserError(_("No active SMS provider."))
+        return provider
+
+    def action_preview(self):
+        self.ensure_one()
+        self._template()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Preview"),
+            "res_model": "sms.mailing.preview",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_mailing_id": self.id},
+        }
+
+    def action_test(self):
+        self.ensure_one()
+        self._template()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a test"),
+            "res_model": "sms.mailing.test",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_mailing_id": self.id},
+        }
+
+    def _action_view_sms(self, domain, name, group_by=None):
+        action = self.env["ir.actions.act_window"]._for_xml_id("sms_mailing.sms_sms_action")
+        action.update(
+            name=name,
+            domain=[("sms_mailing_id", "in", self.ids), ("is_test", "=", False)] + domain,
+            context={"group_by": group_by} if group_by else {},
+        )
+        return action
+
+    def action_view_all(self):
+        return self._action_view_sms([], _("Messages"))
+
+    def action_view_excluded(self):
+        return self._action_view_sms(
+            [("state", "=", "canceled"), ("failure_type", "in", list(EXCLUSIONS))],
+            _("Excluded"),
+            group_by="failure_type",
+        )
+
+    def action_view_queued(self):
+        return self._action_view_sms([("state", "in", ("outgoing", "process"))], _("In queue"))
+
+    def action_view_sent(self):
+        return self._action_view_sms([("state", "in", ("pending", "sent"))], _("Sent"))
+
+    def action_view_delivered(self):
+        action = self._action_view_sms([("state", "=", "sent")], _("Delivered"))
+        action["view_mode"] = "graph,list,form,pivot"
+        action["context"] = {"graph_groupbys": ["delivered_at:hour"]}
+        return action
+
+    def action_view_failed(self):
+        return self._action_view_sms([("state", "=", "error")], _("Failed"), "failure_type")
+
+    # ------------------------------------------------------------------
+    # Queuing (cron)
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_process(self, time_budget=None):
+        """Start due deferred mailings, queue audiences in committed batches,
+        and close mailings whose every message reached a final state."""
+        auto_commit = not _testing()
+        now = fields.Datetime.now()
+        due = self.search([("state", "=", "scheduled"), ("start_date", "<=", now)])
+        if due:
+            due.write({"state": "sending", "launched_at": now})
+        if time_budget is None:
+            time_budget = float(
+                self.env["ir.config_parameter"].sudo().get_param(
+                    "sms_mailing.queue_time_budget", 50
+                )
+            )
+        deadline = time.monotonic() + time_budget
+        for mailing in self.search([("state", "=", "sending"), ("audience_done", "=", False)]):
+            mailing = mailing.with_user(mailing.user_id or self.env.user)
+            if auto_commit:
+                self.env.cr.commit()
+            while not mailing.audience_done and mailing.state == "sending":
+                try:
+                    mailing.sudo()._queue_batch()
+                except UserError as err:
+                    mailing.sudo().write({"launch_error": str(err), "state": "canceled"})
+                    mailing.sudo().message_post(body=str(err))
+                    break
+                if auto_commit:
+                    self.env.cr.commit()
+                    mailing.invalidate_recordset(["state"])
+                if time.monotonic() > deadline:
+                    self.env.ref("sms_mailing.ir_cron_sms_mailing_process")._trigger()
+                    return
+        self._close_finished()
+
+    @api.model
+    def _close_finished(self):
+        sending = self.search([("state", "=", "sending"), ("audience_done", "=", True)])
+        if not sending:
+            return
+        self.env["sms.sms"].flush_model()
+        busy = {
+            mailing.id
+            for (mailing,) in self.env["sms.sms"].sudo()._read_group(
+                [
+                    ("sms_mailing_id", "in", sending.ids),
+                    ("state", "in", ("outgoing", "process")),
+                    ("is_test", "=", False),
+                ],
+                ["sms_mailing_id"],
+            )
+        }
+        finished = sending.filtered(lambda m: m.id not in busy)
+        finished.write({"state": "done", "done_at": fields.Datetime.now()})
+
+    def _queue_batch(self, batch_size=None):
+        """Queue the next batch of the audience: one ``sms.sms`` per number.
+
+        Exclusions are stored as canceled messages with their reason. Returns
+        the number of contacts handled; sets ``audience_done`` at the end.
+        """
+        self.ensure_one()
+        batch_size = batch_size or int(
+            self.env["ir.config_parameter"].sudo().get_param(
+                "sms_mailing.queue_batch_size", 2000
+            )
+        )
+        template = self._template()
+        Partner = self.env["res.partner"]
+        domain = expression.AND(
+            [
+                self._audience_domain(),
+                [("id", ">", self.audience_cursor), ("id", "<=", self.audience_max_id)],
+            ]
+        )
+        partner_ids = Partner._search(domain, order="id", limit=batch_size)
+        partner_ids = list(partner_ids)
+        if not partner_ids:
+            self.write({"audience_done": True})
+            self.env.ref("sms_mailing.ir_cron_sms_dispatch")._trigger()
+            return 0
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT p.id, p.phone_sanitized, COALESCE(p.mobile, p.phone),
+                       p.sms_opt_out, bl.id IS NOT NULL
+                  FROM res_partner p
+             LEFT JOIN phone_blacklist bl
+                    ON bl.number = p.phone_sanitized AND bl.active
+                 WHERE p.id = ANY(%s)
+              ORDER BY p.id
+                """,
+                partner_ids,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        numbers = [row[1] for row in rows if row[1]]
+        self.env["sms.sms"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT number FROM sms_sms WHERE sms_mailing_id = %s AND number = ANY(%s)"
+                " AND (state != 'canceled' OR failure_type IS NULL"
+                " OR failure_type NOT IN ('sms_duplicate', 'sms_number_missing',"
+                " 'sms_number_format', 'sms_optout', 'sms_blacklist'))",
+                self.id,
+                numbers,
+            )
+        )
+        seen = {row[0] for row in self.env.cr.fetchall()}
+        to_render = []
+        plan = []
+        for partner_id, e164, raw, optout, blacklisted in rows:
+            if not e164:
+                reason = "sms_number_format" if raw and raw.strip() else "sms_number_missing"
+            elif optout:
+                reason = "sms_optout"
+            elif blacklisted:
+                reason = "sms_blacklist"
+            elif e164 in seen:
+                reason = "sms_duplicate"
+            else:
+                reason = None
+                seen.add(e164)
+                to_render.append(partner_id)
+            plan.append((partner_id, e164 or raw or "", reason))
+        bodies = self._render_for(template, Partner.browse(to_render)) if to_render else {}
+        self._insert_sms(plan, bodies)
+        self.write({"audience_cursor": partner_ids[-1]})
+        if to_render:
+            self.env.ref("sms_mailing.ir_cron_sms_dispatch")._trigger()
+        return len(partner_ids)
+
+    def _insert_sms(self, plan, bodies):
+        """Insert the batch's messages in one statement (the launch hot path)."""
+        seg_cache = {}
+        rows = []
+        uid = self.env.uid
+        provider_id = self.provider_id.id or None
+        now = fields.Datetime.now()
+        for partner_id, number, reason in plan:
+            body = bodies.get(partner_id, "") if reason is None else ""
+            if reason is None and body not in seg_cache:
+                info = segments.analyze(body)
+                seg_cache[body] = (info.parts, "gsm7" if info.encoding == segments.GSM7 else "ucs2")
+            parts, encoding = seg_cache[body] if reason is None else (0, "gsm7")
+            rows.append(
+                SQL(
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+                    " %s, %s, FALSE, 0, FALSE)",
+                    uuid.uuid4().hex,
+                    number or None,
+                    body,
+                    partner_id,
+                    "outgoing" if reason is None else "canceled",
+                    reason,
+                    self.id,
+                    self.company_id.id,
+                    provider_id,
+                    parts,
+                    encoding,
+                    uid,
+                    uid,
+                    now,
+                    now,
+                )
+            )
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO sms_sms (uuid, number, body, partner_id, state,
+                    failure_type, sms_mailing_id, company_id, requested_provider_id,
+                    parts, encoding, create_uid, write_uid, create_date, write_date,
+                    to_delete, attempts, is_test)
+                VALUES %s
+                """,
+                SQL(", ").join(rows),
+            )
+        )
+        self.env["sms.sms"].invalidate_model()
