@@ -1,4 +1,15 @@
-from odoo import _, fields, models
+from odoo import _, api, fields, models
+
+
+def split_name(name, is_company=False):
+    """``"Anna Maria Smith"`` -> ``("Anna", "Maria Smith")``.
+
+    A company, or a name of one word, is all first name and no last name.
+    """
+    words = (name or "").split()
+    if is_company or len(words) < 2:
+        return (name or "").strip(), ""
+    return words[0], " ".join(words[1:])
 
 
 class ResPartner(models.Model):
@@ -12,6 +23,19 @@ class ResPartner(models.Model):
     )
     sms_ids = fields.One2many("sms.sms", "partner_id", "Sent SMS", readonly=True)
     sms_count = fields.Integer("SMS", compute="_compute_sms_count")
+    sms_first_name = fields.Char(
+        "First name", compute="_compute_sms_names", help="For SMS macros."
+    )
+    sms_last_name = fields.Char(
+        "Last name", compute="_compute_sms_names", help="For SMS macros."
+    )
+
+    @api.depends("name", "is_company")
+    def _compute_sms_names(self):
+        for partner in self:
+            first, last = split_name(partner.name, partner.is_company)
+            partner.sms_first_name = first
+            partner.sms_last_name = last
 
     def _compute_sms_count(self):
         counts = dict(

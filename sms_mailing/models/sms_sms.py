@@ -225,8 +225,8 @@ class SmsSms(models.Model):
     def _due_where(self, company_ids):
         where = SQL(
             "state = 'outgoing' AND to_delete IS NOT TRUE AND is_test IS NOT TRUE"
-            " AND (next_attempt_at IS NULL"
-            " OR next_attempt_at <= (now() AT TIME ZONE 'UTC'))"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= %s)",
+            fields.Datetime.now(),
         )
         if False not in company_ids:
             where = SQL("%s AND company_id = ANY(%s)", where, list(company_ids))
@@ -266,8 +266,8 @@ class SmsSms(models.Model):
         self.env.cr.execute(
             SQL(
                 "UPDATE sms_sms SET state = 'process', attempts = COALESCE(attempts, 0) + 1,"
-                " process_started_at = (now() AT TIME ZONE 'UTC')"
-                " WHERE id = ANY(%s)",
+                " process_started_at = %s WHERE id = ANY(%s)",
+                fields.Datetime.now(),
                 self.ids,
             )
         )
