@@ -453,7 +453,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test)
+            self.close_connection = True  # the client gave up (timeout test)
 
     do_GET = do_POST = _dispatch
 
