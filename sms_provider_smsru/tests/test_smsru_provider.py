@@ -58,6 +58,43 @@ class TestSmsRuProvider(SmsRuCase):
             sms[5].cost, self.server.messages[sms[5].provider_message_id].cost
         )
 
+    def test_mailing_launch_through_sms_ru(self):
+        partners = self._partners(250)
+        opted_out = self._create_partner("Opted out", "+79990000001", sms_opt_out=True)
+        mailing = self.env["sms.mailing"].create(
+            {
+                "name": "Spring sale",
+                "body": "Hello {{ object.name }}, -20% this week",
+                "provider_id": self.provider.id,
+                "partner_ids": [(6, 0, (partners | opted_out).ids)],
+            }
+        )
+        mailing.action_launch()
+        self.env["sms.mailing"]._cron_process()
+        self._run_dispatch()
+
+        sends = self.server.requests_to("sms/send")
+        self.assertEqual([len(r.recipients()) for r in sends], [100, 100, 50])
+        received = {}
+        for request in sends:
+            received.update(request.recipients())
+        self.assertEqual(
+            received,
+            {p.mobile[1:]: f"Hello {p.name}, -20% this week" for p in partners},
+        )
+        sms = mailing.sms_ids.filtered(lambda s: s.state != "canceled")
+        self.assertEqual(sms.partner_id, partners)
+        self.assertSmsState(sms, "pending", provider=self.provider)
+
+        self.server.set_all_statuses(103)
+        self.server.set_status(partners[7].mobile, 107)
+        self.env["sms.sms"]._poll_statuses()
+        failed = sms.filtered(lambda s: s.partner_id == partners[7])
+        self.assertSmsState(failed, "error", failure_type="sms_not_delivered")
+        self.assertSmsState(sms - failed, "sent")
+        mailing.invalidate_recordset()
+        self.assertEqual((mailing.delivered_count, mailing.failed_count), (249, 1))
+
     def test_same_text_goes_in_one_request(self):
         sms = self._sms_for_partners(self._partners(3), body="Shop opens at 9")
         self._run_dispatch()
