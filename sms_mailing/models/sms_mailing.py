@@ -7,7 +7,7 @@ from collections import defaultdict
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
@@ -217,7 +217,7 @@ class SmsMailing(models.Model):
     def _check_start_date(self):
         for mailing in self:
             if mailing.launch_type == "deferred" and not mailing.start_date:
-                raise UserError(_("A deferred mailing needs a start date."))
+                raise ValidationError(_("A deferred mailing needs a start date."))
 
     # ------------------------------------------------------------------
     # CRUD
@@ -225,7 +225,8 @@ class SmsMailing(models.Model):
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
         for mailing, vals in zip(self, vals_list, strict=True):
-            vals.setdefault("name", _("%(name)s (copy)", name=mailing.name))
+            if "name" not in (default or {}):
+                vals["name"] = _("%(name)s (copy)", name=mailing.name)
         return vals_list
 
     @api.onchange("launch_type")

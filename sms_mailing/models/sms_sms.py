@@ -442,12 +442,10 @@ class SmsSms(models.Model):
             # A fault of the client itself, maybe after the request left:
             # never resend automatically.
             _logger.exception("SMS provider client crashed")
+            error = _("Unexpected provider error: %(error)s", error=err)
             return {
                 sms.id: api_provider.SendResult(
-                    sms.uuid,
-                    api_provider.PERMANENT,
-                    failure_type="unknown",
-                    error=_("Unexpected provider error: %(error)s", error=err),
+                    sms.uuid, api_provider.PERMANENT, failure_type="unknown", error=error
                 )
                 for sms in self
             }
