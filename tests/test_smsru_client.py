@@ -139,6 +139,25 @@ def test_same_number_twice_goes_in_separate_requests(server, client):
     assert server.messages[results["b"].provider_message_id].text == "second"
 
 
+def test_later_request_failure_keeps_earlier_results(server, client):
+    """A duplicate number makes a second request: if it fails, the first stands."""
+    msgs = [
+        OutgoingMessage("a", "+79251111111", "first"),
+        OutgoingMessage("b", "+79252222222", "second"),
+        OutgoingMessage("c", "+79251111111", "again"),
+    ]
+    server.fail_next(201)  # the first request fails: the whole call raises
+    with pytest.raises(ProviderError):
+        client.send(msgs)
+
+    server.fail_next(220, after=1)  # the second request fails
+    results = by_key(client.send(msgs))
+    assert results["a"].status == ACCEPTED and results["b"].status == ACCEPTED
+    assert results["c"].status == TRANSIENT
+    assert results["c"].failure_type == "sms_server"
+    assert [m.text for m in server.messages.values()] == ["first", "second"]
+
+
 def test_send_options_and_test_mode(server, make_client):
     client = make_client(
         sender="MyShop", ttl=90, daytime=True, translit=True, test_mode=True

@@ -173,15 +173,15 @@ class FakeSmsRu:
         return f"http://{host}:{port}"
 
     # -- scripting -------------------------------------------------------
-    def fail_next(self, mode, count=1):
-        """Make the next ``count`` requests fail.
+    def fail_next(self, mode, count=1, after=0):
+        """Make the next ``count`` requests fail (after ``after`` good ones).
 
         ``mode``: ``"timeout"`` (answer after ``sleep`` seconds, nothing done),
         ``"http500"`` (an HTML error page), ``"garbage"`` (not JSON) or an SMS.ru
         request error code (``220``, ``500``, ``201``, ``200``...).
         """
         with self._lock:
-            self._failures.extend([mode] * count)
+            self._failures.extend([None] * after + [mode] * count)
 
     def set_number_error(self, number, code):
         """``sms/send`` and ``sms/cost`` refuse ``number`` with ``code`` (207...)."""

@@ -282,6 +282,9 @@ class SmsRuClient(SmsProviderClient):
         """Send ``messages``; one ``sms/send`` request per 100 numbers.
 
         ``send_at`` (naive UTC datetime) defers the sending (SMS.ru ``time``).
+        Raises :class:`ProviderError` when the first request fails; when a later
+        one fails, the messages already taken keep their results and the others
+        get the error as their own (never sent twice).
         """
         results = []
         options = self._options(send_at)
@@ -292,7 +295,22 @@ class SmsRuClient(SmsProviderClient):
                     {number: message.body for number, message in chunk.items()}
                 )
             )
-            payload = self._call("sms/send", params)
+            try:
+                payload = self._call("sms/send", params)
+            except ProviderError as err:
+                if not results:
+                    raise
+                status = TRANSIENT if err.transient else PERMANENT
+                results.extend(
+                    SendResult(
+                        message.key,
+                        status,
+                        failure_type=err.failure_type,
+                        error=err.message,
+                    )
+                    for message in chunk.values()
+                )
+                continue
             per_number = payload.get("sms") or {}
             for number, message in chunk.items():
                 results.append(self._send_result(message, per_number.get(number)))
