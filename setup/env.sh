@@ -12,6 +12,8 @@ DB_NAME="${DB_NAME:-sms_demo}"
 HTTP_PORT="${HTTP_PORT:-8069}"
 # Odoo's data directory (filestore, sessions). Odoo's own default, shared by every
 # clone on the machine: the test template's filestore is found by any clone.
+HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
+export HOME
 DATA_DIR="${DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/Odoo}"
 # Logs and generated configuration (gitignored).
 VAR_DIR="$ROOT/var"

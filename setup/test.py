@@ -539,7 +539,8 @@ def drop_templates():
     ).split()
     for name in names:
         say(f"dropping {name}")
-        drop_db(name)
+        with locked(DATA_DIR / "locks" / f"{name}.lock"):
+            drop_db(name)
     return 0
 
 
