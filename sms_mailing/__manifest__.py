@@ -16,6 +16,7 @@
         "views/sms_mailing_views.xml",
         "views/sms_sms_views.xml",
         "views/sms_inbound_views.xml",
+        "views/sms_conversation_views.xml",
         "views/res_partner_views.xml",
         "wizard/sms_partner_send_views.xml",
         "wizard/sms_mailing_wizard_views.xml",

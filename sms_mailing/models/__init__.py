@@ -5,3 +5,4 @@ from . import sms_mailing_group
 from . import sms_mailing
 from . import sms_sms
 from . import sms_inbound
+from . import sms_conversation

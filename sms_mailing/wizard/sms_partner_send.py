@@ -8,9 +8,13 @@ class SmsPartnerSend(models.TransientModel):
     _name = "sms.partner.send"
     _description = "Send an SMS to a contact"
 
-    partner_id = fields.Many2one("res.partner", "Contact", required=True, readonly=True)
+    partner_id = fields.Many2one("res.partner", "Contact", readonly=True)
     number = fields.Char(
-        compute="_compute_number", store=True, readonly=False, required=True
+        compute="_compute_number",
+        store=True,
+        readonly=False,
+        required=True,
+        precompute=True,
     )
     number_e164 = fields.Char("International number", compute="_compute_number_e164")
     number_error = fields.Char(compute="_compute_number_e164")
@@ -133,9 +137,19 @@ class SmsPartnerSend(models.TransientModel):
             )
         self.provider_id._check_text(self.body)
 
-    def action_send(self):
-        self.ensure_one()
-        self._check_sendable()
+    def _send_sms(self):
+        """Send through the chatter of the contact, or alone for a bare number."""
+        if not self.partner_id:
+            sms = self.env["sms.sms"].sudo().create(
+                {
+                    "number": self.number_e164,
+                    "body": self.body,
+                    "requested_provider_id": self.provider_id.id,
+                    "state": "outgoing",
+                }
+            )
+            sms.send()
+            return sms
         message = self.partner_id.with_context(
             sms_requested_provider_id=self.provider_id.id
         )._message_sms(
@@ -143,9 +157,14 @@ class SmsPartnerSend(models.TransientModel):
             partner_ids=self.partner_id.ids,
             sms_pid_to_number={self.partner_id.id: self.number_e164},
         )
-        sms = self.env["sms.sms"].sudo().search(
+        return self.env["sms.sms"].sudo().search(
             [("mail_message_id", "=", message.id)], limit=1
         )
+
+    def action_send(self):
+        self.ensure_one()
+        self._check_sendable()
+        sms = self._send_sms()
         if sms.state == "error":
             raise UserError(
                 _(
