@@ -102,9 +102,7 @@ class SmsConversationMessage(models.Model):
     partner_id = fields.Many2one("res.partner", "Contact", readonly=True)
     body = fields.Text(readonly=True)
     date = fields.Datetime(readonly=True)
-    direction = fields.Selection(
-        [("out", "Sent"), ("in", "Received")], readonly=True
-    )
+    direction = fields.Selection([("out", "Sent"), ("in", "Received")], readonly=True)
     state = fields.Selection(
         [
             ("outgoing", "In Queue"),

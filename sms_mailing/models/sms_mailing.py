@@ -1,5 +1,4 @@
 import logging
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -12,6 +11,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..tools import macros, segments
+from .sms_sms import commit_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -23,10 +23,6 @@ EXCLUSIONS = (
     "sms_blacklist",
     "sms_duplicate",
 )
-
-
-def _testing():
-    return getattr(threading.current_thread(), "testing", False)
 
 
 class SmsMailing(models.Model):
@@ -48,7 +44,6 @@ class SmsMailing(models.Model):
     )
     provider_id = fields.Many2one(
         "sms.provider",
-        "Provider",
         check_company=True,
         tracking=True,
         help="Leave empty to let routing choose a provider for each number.",
@@ -122,7 +117,8 @@ class SmsMailing(models.Model):
     _sql_constraints = [
         (
             "quiet_hours_range",
-            "CHECK(quiet_start >= 0 AND quiet_start < 24 AND quiet_end >= 0 AND quiet_end < 24)",
+            "CHECK(quiet_start >= 0 AND quiet_start < 24"
+            " AND quiet_end >= 0 AND quiet_end < 24)",
             "Quiet hours must be between 0:00 and 23:59.",
         ),
     ]
@@ -136,10 +132,14 @@ class SmsMailing(models.Model):
 
     def _compute_statistics(self):
         self.env["sms.sms"].flush_model()
-        rows = self.env["sms.sms"].sudo()._read_group(
-            [("sms_mailing_id", "in", self.ids), ("is_test", "=", False)],
-            ["sms_mailing_id", "state", "failure_type"],
-            ["__count", "parts:sum", "cost:sum"],
+        rows = (
+            self.env["sms.sms"]
+            .sudo()
+            ._read_group(
+                [("sms_mailing_id", "in", self.ids), ("is_test", "=", False)],
+                ["sms_mailing_id", "state", "failure_type"],
+                ["__count", "parts:sum", "cost:sum"],
+            )
         )
         stats = defaultdict(lambda: defaultdict(float))
         exclusions = defaultdict(dict)
@@ -200,9 +200,12 @@ class SmsMailing(models.Model):
     def _cost_estimate_text(self, stats):
         if not stats["recipients"] or not self.body:
             return False
-        provider = self.provider_id or self.env["sms.provider"]._route(
-            stats["sample_number"] or "", company=self.company_id
-        )[:1]
+        provider = (
+            self.provider_id
+            or self.env["sms.provider"]._route(
+                stats["sample_number"] or "", company=self.company_id
+            )[:1]
+        )
         if not provider:
             return _("No provider available")
         estimate = provider._estimate_cost(
@@ -308,7 +311,8 @@ class SmsMailing(models.Model):
                     raise UserError(
                         _(
                             "The macro %(macro)s is unknown: %(model)s has no field "
-                            "'%(field)s'. Pick fields with the magnifier next to the text.",
+                            "'%(field)s'. Pick fields with the magnifier next to "
+                            "the text.",
                             macro=macro,
                             model=model._description,
                             field=name,
@@ -375,14 +379,10 @@ class SmsMailing(models.Model):
         if self.launch_type == "deferred" and (
             not self.start_date or self.start_date <= fields.Datetime.now()
         ):
-            raise UserError(
-                _("A deferred mailing needs a start date in the future.")
-            )
+            raise UserError(_("A deferred mailing needs a start date in the future."))
         stats = self._audience_stats()
         if not stats["total"]:
-            raise UserError(
-                _("The audience is empty: add contacts or dynamic groups.")
-            )
+            raise UserError(_("The audience is empty: add contacts or dynamic groups."))
         if not stats["recipients"]:
             raise UserError(
                 _(
@@ -441,30 +441,44 @@ class SmsMailing(models.Model):
                     _("Only a draft, scheduled or sending mailing can be canceled.")
                 )
         self.write({"state": "canceled"})
-        outgoing = self.env["sms.sms"].sudo().search(
-            [("sms_mailing_id", "in", self.ids), ("state", "=", "outgoing")]
+        outgoing = (
+            self.env["sms.sms"]
+            .sudo()
+            .search([("sms_mailing_id", "in", self.ids), ("state", "=", "outgoing")])
         )
         outgoing.write({"state": "canceled", "failure_type": False})
         for mailing in self:
             mailing.message_post(
                 body=_(
                     "Mailing canceled: %(count)s messages not yet sent were canceled.",
-                    count=len(outgoing.filtered(lambda s, m=mailing: s.sms_mailing_id == m)),
+                    count=len(
+                        outgoing.filtered(lambda s, m=mailing: s.sms_mailing_id == m)
+                    ),
                 )
             )
         return True
 
     def action_draft(self):
-        self.filtered(lambda m: m.state in ("scheduled", "canceled") and not m.sms_ids).write(
-            {"state": "draft"}
-        )
+        self.filtered(
+            lambda m: m.state in ("scheduled", "canceled") and not m.sms_ids
+        ).write({"state": "draft"})
 
     def action_retry_failed(self):
-        failed = self.env["sms.sms"].sudo().search(
-            [("sms_mailing_id", "in", self.ids), ("state", "=", "error"), ("is_test", "=", False)]
+        failed = (
+            self.env["sms.sms"]
+            .sudo()
+            .search(
+                [
+                    ("sms_mailing_id", "in", self.ids),
+                    ("state", "=", "error"),
+                    ("is_test", "=", False),
+                ]
+            )
         )
         failed.action_retry()
-        self.filtered(lambda m: m.state == "done").write({"state": "sending", "done_at": False})
+        self.filtered(lambda m: m.state == "done").write(
+            {"state": "sending", "done_at": False}
+        )
         return True
 
     def action_check_balance(self):
@@ -475,9 +489,10 @@ class SmsMailing(models.Model):
 
     def _main_provider(self):
         self.ensure_one()
-        provider = self.provider_id or self.env["sms.provider"]._get_active_providers(
-            self.company_id
-        )[:1]
+        provider = (
+            self.provider_id
+            or self.env["sms.provider"]._get_active_providers(self.company_id)[:1]
+        )
         if not provider:
             raise UserError(_("No active SMS provider."))
         return provider
@@ -507,10 +522,13 @@ class SmsMailing(models.Model):
         }
 
     def _action_view_sms(self, domain, name, group_by=None):
-        action = self.env["ir.actions.act_window"]._for_xml_id("sms_mailing.sms_sms_action")
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_mailing.sms_sms_action"
+        )
         action.update(
             name=name,
-            domain=[("sms_mailing_id", "in", self.ids), ("is_test", "=", False)] + domain,
+            domain=[("sms_mailing_id", "in", self.ids), ("is_test", "=", False)]
+            + domain,
             context={"group_by": group_by} if group_by else {},
         )
         return action
@@ -526,7 +544,9 @@ class SmsMailing(models.Model):
         )
 
     def action_view_queued(self):
-        return self._action_view_sms([("state", "in", ("outgoing", "process"))], _("In queue"))
+        return self._action_view_sms(
+            [("state", "in", ("outgoing", "process"))], _("In queue")
+        )
 
     def action_view_sent(self):
         return self._action_view_sms([("state", "in", ("pending", "sent"))], _("Sent"))
@@ -538,7 +558,9 @@ class SmsMailing(models.Model):
         return action
 
     def action_view_failed(self):
-        return self._action_view_sms([("state", "=", "error")], _("Failed"), "failure_type")
+        return self._action_view_sms(
+            [("state", "=", "error")], _("Failed"), "failure_type"
+        )
 
     # ------------------------------------------------------------------
     # Queuing (cron)
@@ -547,32 +569,33 @@ class SmsMailing(models.Model):
     def _cron_process(self, time_budget=None):
         """Start due deferred mailings, queue audiences in committed batches,
         and close mailings whose every message reached a final state."""
-        auto_commit = not _testing()
         now = fields.Datetime.now()
         due = self.search([("state", "=", "scheduled"), ("start_date", "<=", now)])
         if due:
             due.write({"state": "sending", "launched_at": now})
         if time_budget is None:
             time_budget = float(
-                self.env["ir.config_parameter"].sudo().get_param(
-                    "sms_mailing.queue_time_budget", 50
-                )
+                self.env["ir.config_parameter"]
+                .sudo()
+                .get_param("sms_mailing.queue_time_budget", 50)
             )
         deadline = time.monotonic() + time_budget
-        for mailing in self.search([("state", "=", "sending"), ("audience_done", "=", False)]):
+        for mailing in self.search(
+            [("state", "=", "sending"), ("audience_done", "=", False)]
+        ):
             mailing = mailing.with_user(mailing.user_id or self.env.user)
-            if auto_commit:
-                self.env.cr.commit()
+            commit_batch(self.env)
             while not mailing.audience_done and mailing.state == "sending":
                 try:
                     mailing.sudo()._queue_batch()
                 except UserError as err:
-                    mailing.sudo().write({"launch_error": str(err), "state": "canceled"})
+                    mailing.sudo().write(
+                        {"launch_error": str(err), "state": "canceled"}
+                    )
                     mailing.sudo().message_post(body=str(err))
                     break
-                if auto_commit:
-                    self.env.cr.commit()
-                    mailing.invalidate_recordset(["state"])
+                commit_batch(self.env)
+                mailing.invalidate_recordset(["state"])
                 if time.monotonic() > deadline:
                     self.env.ref("sms_mailing.ir_cron_sms_mailing_process")._trigger()
                     return
@@ -586,7 +609,9 @@ class SmsMailing(models.Model):
         self.env["sms.sms"].flush_model()
         busy = {
             mailing.id
-            for (mailing,) in self.env["sms.sms"].sudo()._read_group(
+            for (mailing,) in self.env["sms.sms"]
+            .sudo()
+            ._read_group(
                 [
                     ("sms_mailing_id", "in", sending.ids),
                     ("state", "in", ("outgoing", "process")),
@@ -606,9 +631,9 @@ class SmsMailing(models.Model):
         """
         self.ensure_one()
         batch_size = batch_size or int(
-            self.env["ir.config_parameter"].sudo().get_param(
-                "sms_mailing.queue_batch_size", 2000
-            )
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("sms_mailing.queue_batch_size", 2000)
         )
         template = self._template()
         Partner = self.env["res.partner"]
@@ -643,7 +668,8 @@ class SmsMailing(models.Model):
         self.env["sms.sms"].flush_model()
         self.env.cr.execute(
             SQL(
-                "SELECT number FROM sms_sms WHERE sms_mailing_id = %s AND number = ANY(%s)"
+                "SELECT number FROM sms_sms"
+                " WHERE sms_mailing_id = %s AND number = ANY(%s)"
                 " AND (state != 'canceled' OR failure_type IS NULL"
                 " OR failure_type NOT IN ('sms_duplicate', 'sms_number_missing',"
                 " 'sms_number_format', 'sms_optout', 'sms_blacklist'))",
@@ -656,7 +682,9 @@ class SmsMailing(models.Model):
         plan = []
         for partner_id, e164, raw, optout, blacklisted in rows:
             if not e164:
-                reason = "sms_number_format" if raw and raw.strip() else "sms_number_missing"
+                reason = (
+                    "sms_number_format" if raw and raw.strip() else "sms_number_missing"
+                )
             elif optout:
                 reason = "sms_optout"
             elif blacklisted:
@@ -668,7 +696,9 @@ class SmsMailing(models.Model):
                 seen.add(e164)
                 to_render.append(partner_id)
             plan.append((partner_id, e164 or raw or "", reason))
-        bodies = self._render_for(template, Partner.browse(to_render)) if to_render else {}
+        bodies = (
+            self._render_for(template, Partner.browse(to_render)) if to_render else {}
+        )
         self._insert_sms(plan, bodies)
         self.write({"audience_cursor": partner_ids[-1]})
         if to_render:
@@ -686,7 +716,10 @@ class SmsMailing(models.Model):
             body = bodies.get(partner_id, "") if reason is None else ""
             if reason is None and body not in seg_cache:
                 info = segments.analyze(body)
-                seg_cache[body] = (info.parts, "gsm7" if info.encoding == segments.GSM7 else "ucs2")
+                seg_cache[body] = (
+                    info.parts,
+                    "gsm7" if info.encoding == segments.GSM7 else "ucs2",
+                )
             parts, encoding = seg_cache[body] if reason is None else (0, "gsm7")
             rows.append(
                 SQL(

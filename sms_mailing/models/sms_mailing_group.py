@@ -35,7 +35,11 @@ class SmsMailingGroup(models.Model):
         return domain
 
     def _domain_context(self):
-        return {"uid": self.env.uid, "user": self.env.user, "context_today": fields.Date.today}
+        return {
+            "uid": self.env.uid,
+            "user": self.env.user,
+            "context_today": fields.Date.today,
+        }
 
     @api.depends("domain")
     def _compute_partner_count(self):
@@ -53,15 +57,20 @@ class SmsMailingGroup(models.Model):
                 self.env["res.partner"].search_count(group._get_domain(), limit=1)
             except Exception as err:
                 raise ValidationError(
-                    _("The filter of %(name)s is not valid: %(error)s",
-                      name=group.name, error=err)
+                    _(
+                        "The filter of %(name)s is not valid: %(error)s",
+                        name=group.name,
+                        error=err,
+                    )
                 ) from err
 
     def action_import_filter(self):
         self.ensure_one()
         if not self.filter_id:
             raise UserError(_("Choose a saved filter of Contacts to import."))
-        self.write({"domain": self.filter_id.domain, "name": self.name or self.filter_id.name})
+        self.write(
+            {"domain": self.filter_id.domain, "name": self.name or self.filter_id.name}
+        )
 
     def action_view_partners(self):
         self.ensure_one()

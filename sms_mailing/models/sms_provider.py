@@ -40,8 +40,7 @@ class SmsProvider(models.Model):
         "failure.",
     )
     sender = fields.Char(
-        help="Sender name or number shown to recipients, when the provider "
-        "allows one."
+        help="Sender name or number shown to recipients, when the provider allows one."
     )
     max_parts = fields.Integer(
         "Maximum parts",
@@ -91,9 +90,21 @@ class SmsProvider(models.Model):
     sms_count = fields.Integer(compute="_compute_sms_count")
 
     _sql_constraints = [
-        ("max_parts_positive", "CHECK(max_parts > 0)", "Maximum parts must be 1 or more."),
-        ("rate_limit_positive", "CHECK(rate_limit >= 0)", "The rate limit cannot be negative."),
-        ("max_attempts_positive", "CHECK(max_attempts > 0)", "Attempts must be 1 or more."),
+        (
+            "max_parts_positive",
+            "CHECK(max_parts > 0)",
+            "Maximum parts must be 1 or more.",
+        ),
+        (
+            "rate_limit_positive",
+            "CHECK(rate_limit >= 0)",
+            "The rate limit cannot be negative.",
+        ),
+        (
+            "max_attempts_positive",
+            "CHECK(max_attempts > 0)",
+            "Attempts must be 1 or more.",
+        ),
     ]
 
     def _compute_sms_count(self):
@@ -310,8 +321,11 @@ class SmsProvider(models.Model):
             return None
         except ProviderError as err:
             raise UserError(
-                _("Could not read the balance of %(name)s: %(error)s",
-                  name=self.name, error=err.message)
+                _(
+                    "Could not read the balance of %(name)s: %(error)s",
+                    name=self.name,
+                    error=err.message,
+                )
             ) from err
         text = balance.text or ""
         if balance.amount is not None:
@@ -368,8 +382,10 @@ class SmsProvider(models.Model):
 
     def _receive_inbound(self, messages, stop_keywords=None):
         self.ensure_one()
-        return self.env["sms.inbound"].sudo()._create_from_provider(
-            self, messages, stop_keywords=stop_keywords
+        return (
+            self.env["sms.inbound"]
+            .sudo()
+            ._create_from_provider(self, messages, stop_keywords=stop_keywords)
         )
 
     @api.model

@@ -21,6 +21,12 @@ def _testing():
     return getattr(threading.current_thread(), "testing", False)
 
 
+def commit_batch(env):
+    """Commit a finished batch so that it survives a crash; never under tests."""
+    if not _testing():
+        env.cr.commit()  # pylint: disable=invalid-commit
+
+
 class SmsSms(models.Model):
     _inherit = "sms.sms"
 
@@ -36,9 +42,7 @@ class SmsSms(models.Model):
     company_id = fields.Many2one(
         "res.company", default=lambda self: self.env.company, index=True
     )
-    provider_id = fields.Many2one(
-        "sms.provider", "Provider", index="btree_not_null", readonly=True
-    )
+    provider_id = fields.Many2one("sms.provider", index="btree_not_null", readonly=True)
     requested_provider_id = fields.Many2one(
         "sms.provider",
         "Requested provider",
@@ -64,7 +68,11 @@ class SmsSms(models.Model):
     status_checked_at = fields.Datetime(readonly=True, copy=False)
     error_message = fields.Char("Error", readonly=True, copy=False)
     sms_mailing_id = fields.Many2one(
-        "sms.mailing", "Mailing", index="btree_not_null", readonly=True, ondelete="cascade"
+        "sms.mailing",
+        "Mailing",
+        index="btree_not_null",
+        readonly=True,
+        ondelete="cascade",
     )
     is_test = fields.Boolean(
         "Test message",
@@ -130,6 +138,7 @@ class SmsSms(models.Model):
         if routed:
             routed._mark_processing()
             routed._send_through_providers(auto_commit=False)
+        return None
 
     @api.model
     def _process_queue(self, ids=None):
@@ -193,14 +202,12 @@ class SmsSms(models.Model):
         company_ids = self._provider_company_ids()
         if not company_ids:
             return 0
-        auto_commit = not _testing()
         batch_size = batch_size or self._param("sms_mailing.dispatch_batch_size", 200)
         if time_budget is None:
             time_budget = self._param("sms_mailing.dispatch_time_budget", 45.0)
         deadline = time.monotonic() + time_budget
         self._recover_stuck(company_ids)
-        if auto_commit:
-            self.env.cr.commit()
+        commit_batch(self.env)
         total = 0
         while True:
             ids = self._lock_due(batch_size, company_ids)
@@ -208,11 +215,9 @@ class SmsSms(models.Model):
                 break
             batch = self.browse(ids)
             batch._mark_processing()
-            if auto_commit:
-                self.env.cr.commit()
-            batch._send_through_providers(auto_commit=auto_commit)
-            if auto_commit:
-                self.env.cr.commit()
+            commit_batch(self.env)
+            batch._send_through_providers(auto_commit=True)
+            commit_batch(self.env)
             total += len(ids)
             remaining = self._count_due(company_ids)
             self.env["ir.cron"]._notify_progress(done=total, remaining=remaining)
@@ -265,7 +270,8 @@ class SmsSms(models.Model):
         self.flush_recordset()
         self.env.cr.execute(
             SQL(
-                "UPDATE sms_sms SET state = 'process', attempts = COALESCE(attempts, 0) + 1,"
+                "UPDATE sms_sms SET state = 'process',"
+                " attempts = COALESCE(attempts, 0) + 1,"
                 " process_started_at = %s WHERE id = ANY(%s)",
                 fields.Datetime.now(),
                 self.ids,
@@ -318,9 +324,7 @@ class SmsSms(models.Model):
                 continue
             company = sms.company_id or self.env.company
             if company not in providers_by_company:
-                providers_by_company[company] = Provider._get_active_providers(
-                    company
-                )
+                providers_by_company[company] = Provider._get_active_providers(company)
             result[sms.id] = Provider._route(
                 sms.number or "", providers=providers_by_company[company]
             ).ids
@@ -330,10 +334,14 @@ class SmsSms(models.Model):
         """``{sms_id: datetime}`` of mailing messages held by quiet hours."""
         result = {}
         now = fields.Datetime.now()
-        for sms in self.filtered(lambda s: s.sms_mailing_id.quiet_hours and not s.is_test):
+        for sms in self.filtered(
+            lambda s: s.sms_mailing_id.quiet_hours and not s.is_test
+        ):
             mailing = sms.sms_mailing_id
             tz = quiet_hours.timezone_of(sms.partner_id.tz, sms.number)
-            when = quiet_hours.next_allowed(now, tz, mailing.quiet_start, mailing.quiet_end)
+            when = quiet_hours.next_allowed(
+                now, tz, mailing.quiet_start, mailing.quiet_end
+            )
             if when:
                 result[sms.id] = when
         return result
@@ -388,7 +396,7 @@ class SmsSms(models.Model):
                         final[sms_id] = result
                 self.browse(list(final))._write_results_of(provider, final)
                 if auto_commit:
-                    self.env.cr.commit()
+                    commit_batch(self.env)
             pending = next_round
         self.mail_message_id._notify_message_notification_update()
 
@@ -445,7 +453,10 @@ class SmsSms(models.Model):
             error = _("Unexpected provider error: %(error)s", error=err)
             return {
                 sms.id: api_provider.SendResult(
-                    sms.uuid, api_provider.PERMANENT, failure_type="unknown", error=error
+                    sms.uuid,
+                    api_provider.PERMANENT,
+                    failure_type="unknown",
+                    error=error,
                 )
                 for sms in self
             }
@@ -543,7 +554,8 @@ class SmsSms(models.Model):
             self.env.cr.execute(
                 SQL(
                     "UPDATE sms_sms SET state = 'outgoing', next_attempt_at = %s,"
-                    " attempts = GREATEST(COALESCE(attempts, 0) - 1, 0) WHERE id = ANY(%s)",
+                    " attempts = GREATEST(COALESCE(attempts, 0) - 1, 0)"
+                    " WHERE id = ANY(%s)",
                     when,
                     ids,
                 )
@@ -568,7 +580,6 @@ class SmsSms(models.Model):
     @api.model
     def _poll_statuses(self, limit=None):
         """Ask providers with a status API about messages still ``pending``."""
-        auto_commit = not _testing()
         limit = limit or self._param("sms_mailing.status_poll_limit", 5000)
         max_age = self._param("sms_mailing.status_max_age_hours", 72)
         since = fields.Datetime.now() - timedelta(hours=max_age)
@@ -590,12 +601,13 @@ class SmsSms(models.Model):
                 with provider._open_client() as client:
                     if not client.supports_status:
                         continue
-                    for chunk in split_every(client.status_batch, messages.ids, self.browse):
+                    for chunk in split_every(
+                        client.status_batch, messages.ids, self.browse
+                    ):
                         updates = client.statuses(chunk.mapped("provider_message_id"))
                         chunk.write({"status_checked_at": fields.Datetime.now()})
                         updated |= provider._apply_status_updates(updates)
-                        if auto_commit:
-                            self.env.cr.commit()
+                        commit_batch(self.env)
             except (api_provider.ProviderError, api_provider.NotSupported) as err:
                 _logger.warning("Status poll of %s failed: %s", provider.name, err)
         return updated

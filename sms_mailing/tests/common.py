@@ -45,7 +45,10 @@ class SmsProviderCase(TransactionCase):
 
     def _queue_sms(self, numbers, body="Hello", **vals):
         return self.env["sms.sms"].create(
-            [dict({"number": n, "body": body, "state": "outgoing"}, **vals) for n in numbers]
+            [
+                dict({"number": n, "body": body, "state": "outgoing"}, **vals)
+                for n in numbers
+            ]
         )
 
     def _run_dispatch(self, **kwargs):
@@ -98,27 +101,34 @@ class SmsProviderCase(TransactionCase):
             case.status_calls.append(list(ids))
             updates = []
             for pid in ids:
-                update = status(pid) if status else api.StatusUpdate(
-                    pid, api.STATE_DELIVERED, final=True
+                update = (
+                    status(pid)
+                    if status
+                    else api.StatusUpdate(pid, api.STATE_DELIVERED, final=True)
                 )
                 if update:
                     updates.append(update)
             return updates
 
-        with patch.object(DemoClient, "_transmit", _transmit), patch.object(
-            DemoClient, "_transmit_status", _transmit_status
+        with (
+            patch.object(DemoClient, "_transmit", _transmit),
+            patch.object(DemoClient, "_transmit_status", _transmit_status),
         ):
             yield
 
     @property
     def sent_numbers(self):
-        return [number for _name, batch in self.gateway_calls for number, _body in batch]
+        return [
+            number for _name, batch in self.gateway_calls for number, _body in batch
+        ]
 
     # -- assertions -------------------------------------------------------
     def assertSmsState(self, sms, state, failure_type=None, provider=None):
         sms.invalidate_recordset()
         for record in sms:
-            self.assertEqual(record.state, state, f"{record.number}: {record.error_message}")
+            self.assertEqual(
+                record.state, state, f"{record.number}: {record.error_message}"
+            )
             if failure_type is not None:
                 self.assertEqual(record.failure_type, failure_type)
             if provider is not None:

@@ -18,7 +18,11 @@ class TestConversation(SmsProviderCase):
             wizard.action_send()
         sent_at = self.env["sms.sms"].search([("number", "=", "+33612345611")]).sent_at
         provider._receive_inbound(
-            [InboundMessage("+33612345611", "Yes, at 8", sent_at + timedelta(minutes=2))]
+            [
+                InboundMessage(
+                    "+33612345611", "Yes, at 8", sent_at + timedelta(minutes=2)
+                )
+            ]
         )
         self.env.flush_all()
         Conversation = self.env["sms.conversation"]

@@ -17,7 +17,10 @@ class TestDispatch(SmsProviderCase):
         self.assertSmsState(by_number["+33612345678"], "pending", provider=generic)
         self.assertEqual(
             sorted(self.gateway_calls),
-            [("Generic", [("+33612345678", "Hello")]), ("Russia", [("+79251234567", "Hello")])],
+            [
+                ("Generic", [("+33612345678", "Hello")]),
+                ("Russia", [("+79251234567", "Hello")]),
+            ],
         )
 
     def test_failover_then_backoff_then_failure(self):
@@ -46,13 +49,19 @@ class TestDispatch(SmsProviderCase):
         with self.mock_gateway(
             status=lambda pid: api.StatusUpdate(
                 pid,
-                api.STATE_ERROR if pid.startswith("P-+33612345679") else api.STATE_DELIVERED,
-                failure_type="sms_expired" if pid.startswith("P-+33612345679") else None,
+                api.STATE_ERROR
+                if pid.startswith("P-+33612345679")
+                else api.STATE_DELIVERED,
+                failure_type="sms_expired"
+                if pid.startswith("P-+33612345679")
+                else None,
             )
         ):
             self._run_dispatch()
             self.env["sms.sms"]._poll_statuses()
         by_number = {s.number: s for s in sms}
         self.assertSmsState(by_number["+33612345678"], "sent", provider=provider)
-        self.assertSmsState(by_number["+33612345679"], "error", failure_type="sms_expired")
+        self.assertSmsState(
+            by_number["+33612345679"], "error", failure_type="sms_expired"
+        )
         self.assertTrue(by_number["+33612345678"].delivered_at)

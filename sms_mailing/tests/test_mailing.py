@@ -65,14 +65,17 @@ class TestMailing(SmsProviderCase):
         mailing = self._mailing()
         self.assertEqual(mailing.recipient_estimate, 2)
         self.assertEqual(mailing.parts_estimate, 2)
-        self.assertEqual(mailing.cost_estimate, "0.20 USD" if self.provider.currency_id.name == "USD" else mailing.cost_estimate)
+        self.assertEqual(
+            mailing.cost_estimate,
+            "0.20 USD"
+            if self.provider.currency_id.name == "USD"
+            else mailing.cost_estimate,
+        )
         mailing.action_launch()
         self.assertEqual(mailing.state, "sending")
         self.env["sms.mailing"]._cron_process()
         sms = mailing.sms_ids
-        self.assertEqual(
-            sorted(sms.mapped("body")), ["Hello Ann Smith", "Hello Bob"]
-        )
+        self.assertEqual(sorted(sms.mapped("body")), ["Hello Ann Smith", "Hello Bob"])
         self.assertEqual(sorted(sms.mapped("number")), ["+33612345601", "+33612345602"])
         self.assertEqual(set(sms.mapped("state")), {"outgoing"})
         self.assertEqual(mailing.state, "sending", "not done while messages are queued")
@@ -95,7 +98,8 @@ class TestMailing(SmsProviderCase):
         with self.assertRaises(ValidationError):
             self._mailing(launch_type="deferred")
         past = self._mailing(
-            launch_type="deferred", start_date=fields.Datetime.now() - timedelta(hours=1)
+            launch_type="deferred",
+            start_date=fields.Datetime.now() - timedelta(hours=1),
         )
         with self.assertRaisesRegex(UserError, "start date in the future"):
             past.action_launch()
@@ -131,7 +135,9 @@ class TestMailing(SmsProviderCase):
         )
         self._launch_and_queue(mailing)
         by_partner = self._by_partner(mailing)
-        self.assertEqual(by_partner[self.ann].body, "Ann/Smith/Acme Corp/France/Ann Smith")
+        self.assertEqual(
+            by_partner[self.ann].body, "Ann/Smith/Acme Corp/France/Ann Smith"
+        )
         self.assertEqual(by_partner[self.bob].body, "Bob///France/Bob")
 
     def test_unknown_macro_is_reported_at_preview_and_launch(self):
@@ -159,7 +165,11 @@ class TestMailing(SmsProviderCase):
     def test_group_is_evaluated_at_launch(self):
         mailing = self._mailing()
         late = self.env["res.partner"].create(
-            {"name": "Late", "mobile": "+33612345603", "category_id": [(4, self.tag.id)]}
+            {
+                "name": "Late",
+                "mobile": "+33612345603",
+                "category_id": [(4, self.tag.id)],
+            }
         )
         self._launch_and_queue(mailing)
         self.assertIn(late, mailing.sms_ids.partner_id)
@@ -242,9 +252,9 @@ class TestMailing(SmsProviderCase):
         mailing = self._mailing()
         self._launch_and_queue(mailing)
         with self.mock_gateway(
-            outcome=lambda name, m: (api.PERMANENT, "sms_credit")
-            if m.number == "+33612345602"
-            else None
+            outcome=lambda name, m: (
+                (api.PERMANENT, "sms_credit") if m.number == "+33612345602" else None
+            )
         ):
             self._run_dispatch()
         self.env["sms.mailing"]._cron_process()
@@ -263,7 +273,11 @@ class TestMailing(SmsProviderCase):
     def test_test_send_is_not_sent_again(self):
         mailing = self._mailing()
         wizard = self.env["sms.mailing.test"].create(
-            {"mailing_id": mailing.id, "number": "+33612345698", "partner_id": self.ann.id}
+            {
+                "mailing_id": mailing.id,
+                "number": "+33612345698",
+                "partner_id": self.ann.id,
+            }
         )
         with self.mock_gateway():
             wizard.action_send()
@@ -304,7 +318,10 @@ class TestMailing(SmsProviderCase):
             with self.mock_gateway():
                 self._run_dispatch()
         self.assertEqual(self.sent_numbers, ["+33612345601"])
-        self.assertEqual(self._by_partner(mailing)[self.bob].next_attempt_at, datetime(2030, 1, 10, 22, 0))
+        self.assertEqual(
+            self._by_partner(mailing)[self.bob].next_attempt_at,
+            datetime(2030, 1, 10, 22, 0),
+        )
 
     # -- refused launches ----------------------------------------------------
     def test_refused_launches(self):
@@ -334,7 +351,9 @@ class TestMailing(SmsProviderCase):
                 "domain": f"[('country_id', '=', {self.country_fr.id})]",
             }
         )
-        group = self.env["sms.mailing.group"].create({"name": "FR", "filter_id": saved.id})
+        group = self.env["sms.mailing.group"].create(
+            {"name": "FR", "filter_id": saved.id}
+        )
         group.action_import_filter()
         self.assertEqual(group.domain, saved.domain)
         self.assertIn(self.ann, self.env["res.partner"].search(group._get_domain()))

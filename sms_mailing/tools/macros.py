@@ -26,7 +26,8 @@ class Template:
     >>> t = Template("Hi {{ object.name }}, see {{object.country_id.name}}!")
     >>> t.paths
     [('name',), ('country_id', 'name')]
-    >>> t.render(lambda path: {"name": "Ann", "country_id.name": "France"}[".".join(path)])
+    >>> values = {"name": "Ann", "country_id.name": "France"}
+    >>> t.render(lambda path: values[".".join(path)])
     'Hi Ann, see France!'
     >>> Template("plain").is_static
     True

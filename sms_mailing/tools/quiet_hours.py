@@ -15,11 +15,8 @@ def timezone_of(tz_name=None, e164=None):
     >>> timezone_of("Asia/Tokyo").zone
     'Asia/Tokyo'
     """
-    if tz_name:
-        try:
-            return pytz.timezone(tz_name)
-        except pytz.UnknownTimeZoneError:
-            pass
+    if tz_name and tz_name in pytz.all_timezones_set:
+        return pytz.timezone(tz_name)
     if e164:
         try:
             zones = phone_timezone.time_zones_for_number(phonenumbers.parse(e164, None))

@@ -18,7 +18,7 @@ class SmsMailingPreview(models.TransientModel):
     body = fields.Text("Text", compute="_compute_body")
     parts = fields.Integer(compute="_compute_body")
     encoding = fields.Char(compute="_compute_body")
-    cost = fields.Char("Cost", compute="_compute_body")
+    cost = fields.Char(compute="_compute_body")
 
     @api.depends("mailing_id")
     def _compute_partner_id(self):

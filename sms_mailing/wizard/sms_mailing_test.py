@@ -11,7 +11,9 @@ class SmsMailingTest(models.TransientModel):
     mailing_id = fields.Many2one("sms.mailing", required=True, ondelete="cascade")
     number = fields.Char(
         required=True,
-        default=lambda self: self.env.user.partner_id.mobile or self.env.user.partner_id.phone,
+        default=lambda self: (
+            self.env.user.partner_id.mobile or self.env.user.partner_id.phone
+        ),
     )
     partner_id = fields.Many2one(
         "res.partner",
@@ -24,33 +26,40 @@ class SmsMailingTest(models.TransientModel):
         self.ensure_one()
         mailing = self.mailing_id
         e164, error = phone.normalize(
-            self.number, (self.partner_id.country_id or self.env.company.country_id).code
+            self.number,
+            (self.partner_id.country_id or self.env.company.country_id).code,
         )
         if error:
-            raise UserError(_("%(number)s is not a valid phone number.", number=self.number))
+            raise UserError(
+                _("%(number)s is not a valid phone number.", number=self.number)
+            )
         if not (mailing.body or "").strip():
             raise UserError(_("Write the text of the mailing first."))
-        body = mailing._render_sample(self.partner_id) if self.partner_id else mailing.body
-        sms = self.env["sms.sms"].sudo().create(
-            {
-                "number": e164,
-                "body": body,
-                "partner_id": False,
-                "sms_mailing_id": mailing.id,
-                "requested_provider_id": mailing.provider_id.id,
-                "company_id": mailing.company_id.id,
-                "is_test": True,
-                "state": "outgoing",
-            }
+        body = (
+            mailing._render_sample(self.partner_id) if self.partner_id else mailing.body
+        )
+        sms = (
+            self.env["sms.sms"]
+            .sudo()
+            .create(
+                {
+                    "number": e164,
+                    "body": body,
+                    "partner_id": False,
+                    "sms_mailing_id": mailing.id,
+                    "requested_provider_id": mailing.provider_id.id,
+                    "company_id": mailing.company_id.id,
+                    "is_test": True,
+                    "state": "outgoing",
+                }
+            )
         )
         sms.send()
         if sms.state == "error":
             raise UserError(
                 _("The test SMS could not be sent: %(error)s", error=sms.error_message)
             )
-        mailing.message_post(
-            body=_("Test SMS sent to %(number)s.", number=e164)
-        )
+        mailing.message_post(body=_("Test SMS sent to %(number)s.", number=e164))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -13,7 +13,6 @@ class SmsPartnerSend(models.TransientModel):
         compute="_compute_number",
         store=True,
         readonly=False,
-        required=True,
         precompute=True,
     )
     number_e164 = fields.Char("International number", compute="_compute_number_e164")
@@ -25,7 +24,6 @@ class SmsPartnerSend(models.TransientModel):
     provider_count = fields.Integer(compute="_compute_candidate_provider_ids")
     provider_id = fields.Many2one(
         "sms.provider",
-        "Provider",
         compute="_compute_provider_id",
         store=True,
         readonly=False,
@@ -33,7 +31,7 @@ class SmsPartnerSend(models.TransientModel):
     )
     encoding = fields.Char(compute="_compute_segments")
     parts = fields.Integer(compute="_compute_segments")
-    length = fields.Integer("Units", compute="_compute_segments")
+    units = fields.Integer(compute="_compute_segments", help="Septets or UCS-2 units")
     remaining = fields.Integer("Left in this part", compute="_compute_segments")
     part_limit = fields.Integer("Per part", compute="_compute_segments")
     cost_text = fields.Char("Estimated cost", compute="_compute_cost_text")
@@ -79,7 +77,7 @@ class SmsPartnerSend(models.TransientModel):
             info = segments.analyze(wizard.body or "")
             wizard.encoding = info.encoding
             wizard.parts = info.parts
-            wizard.length = info.length
+            wizard.units = info.length
             wizard.remaining = info.remaining
             wizard.part_limit = info.part_limit
 
@@ -93,7 +91,9 @@ class SmsPartnerSend(models.TransientModel):
                 [wizard.number_e164], wizard.body
             )
             if estimate["available"]:
-                wizard.cost_text = f"{estimate['total_cost']:.2f} {estimate['currency']}"
+                wizard.cost_text = (
+                    f"{estimate['total_cost']:.2f} {estimate['currency']}"
+                )
             else:
                 wizard.cost_text = estimate["message"]
 
@@ -140,13 +140,17 @@ class SmsPartnerSend(models.TransientModel):
     def _send_sms(self):
         """Send through the chatter of the contact, or alone for a bare number."""
         if not self.partner_id:
-            sms = self.env["sms.sms"].sudo().create(
-                {
-                    "number": self.number_e164,
-                    "body": self.body,
-                    "requested_provider_id": self.provider_id.id,
-                    "state": "outgoing",
-                }
+            sms = (
+                self.env["sms.sms"]
+                .sudo()
+                .create(
+                    {
+                        "number": self.number_e164,
+                        "body": self.body,
+                        "requested_provider_id": self.provider_id.id,
+                        "state": "outgoing",
+                    }
+                )
             )
             sms.send()
             return sms
@@ -157,8 +161,10 @@ class SmsPartnerSend(models.TransientModel):
             partner_ids=self.partner_id.ids,
             sms_pid_to_number={self.partner_id.id: self.number_e164},
         )
-        return self.env["sms.sms"].sudo().search(
-            [("mail_message_id", "=", message.id)], limit=1
+        return (
+            self.env["sms.sms"]
+            .sudo()
+            .search([("mail_message_id", "=", message.id)], limit=1)
         )
 
     def action_send(self):
