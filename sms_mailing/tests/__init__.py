@@ -5,3 +5,4 @@ from . import test_core_concurrency
 from . import test_mailing
 from . import test_conversation
 from . import test_core_status
+from . import test_core_partner
