@@ -412,9 +412,9 @@ class FakeModem:
     ``"CMGS"`` for the answer after Ctrl-Z), ``mute`` (command names that
     never get an answer), ``answers`` (command name -> a fixed final answer
     such as ``"ERROR"``), ``send_errors`` (codes of ``+CMS ERROR`` for the next
-    submissions, popped one per PDU), ``auto_report`` (None, or a TP-ST status
-    sent as ``+CDS`` after each submission), ``report_mode`` (``"cds"`` direct,
-    ``"cdsi"`` stored on the SIM).
+    submissions, popped one per PDU, None lets one through), ``auto_report``
+    (None, or a TP-ST status sent as ``+CDS`` after each submission),
+    ``report_mode`` (``"cds"`` direct, ``"cdsi"`` stored on the SIM).
     """
 
     def __init__(self, transport="pty", pin=None, next_mr=0, capacity=30):
@@ -593,7 +593,8 @@ class FakeModem:
             self._pause(name)
             self._line("ERROR")
             return
-        self._pause(name)
+        if name != "CMGS":  # its delays are "PROMPT" and "CMGS" (after Ctrl-Z)
+            self._pause(name)
         handler(rest)
 
     def _pause(self, name):
@@ -737,8 +738,8 @@ class FakeModem:
             self.rejected.append((pdu, "wrong length"))
             self._pause("CMGS")
             return self._cms(304)
-        if self.send_errors:
-            code = self.send_errors.pop(0)
+        code = self.send_errors.pop(0) if self.send_errors else None
+        if code is not None:
             self.rejected.append((pdu, code))
             self._pause("CMGS")
             return self._cms(code)

@@ -140,7 +140,7 @@ CME_ERRORS = {
 
 # Errors that stop the whole line (no point in trying the next message).
 LINE_FAULTS = {
-    ("CMS", code) for code in (300, 301, 310, 311, 312, 313, 315, 316, 330, 331)
+    ("CMS", code) for code in (300, 301, 310, 311, 312, 313, 315, 316, 330, 331, 332)
 } | {("CME", code) for code in (0, 1, 10, 11, 12, 13, 15, 16, 30, 32)}
 
 # Odoo failure types of the permanent errors about the recipient.
@@ -305,6 +305,8 @@ class ModemDriver:
     ``+CMGS`` after a PDU (the network round trip), ``timeout`` by default.
     """
 
+    quiet_period = 0.2  # silence that ends a resync (late answers come first)
+
     def __init__(
         self,
         port,
@@ -451,8 +453,13 @@ class ModemDriver:
         """Read what is already waiting: keep the URCs, drop stale answers."""
         if self._serial is None:
             return
-        while self._read_some():
-            pass
+        try:
+            while self._serial.in_waiting:
+                self._read_some()
+        except (serial.SerialException, OSError) as exc:
+            raise ModemError(
+                f"Reading from the modem failed: {exc}", line_fault=True
+            ) from exc
         while True:
             line = self._pop_line()
             if line is None:
@@ -468,29 +475,41 @@ class ModemDriver:
 
     def resync(self, deadline=None):
         """Bring the modem back to command mode and swallow stale answers:
-        ESC (leave a PDU prompt), then ``AT`` until an ``OK`` is followed by
-        silence."""
+        ESC (leaves a PDU prompt), ``AT`` until ``OK``, then whatever still
+        comes until the line stays quiet for :attr:`quiet_period`."""
         deadline = deadline or time.monotonic() + self.timeout
         with self._lock:
             self._write(ESC + "\r")
-            while True:
-                self._write("AT\r")
-                try:
-                    while True:
-                        token = self._next_token(deadline, prompt=True)
-                        if token == "OK":
-                            break
-                        if token is not _PROMPT and not self._take_urc(token, deadline):
-                            self._stale(token)
-                except ModemTimeout as exc:
-                    raise ModemTimeout("The modem does not answer to AT") from exc
-                quiet_until = time.monotonic() + 0.3
-                while time.monotonic() < quiet_until and not self._buffer.strip():
+            self._write("AT\r")
+            try:
+                while True:
+                    token = self._next_token(deadline, prompt=True, what="OK to AT")
+                    if token == "OK":
+                        break
+                    self._discard(token, deadline)
+                while True:
+                    quiet_until = time.monotonic() + self.quiet_period
+                    while time.monotonic() < quiet_until and not self._pending():
+                        self._read_some()
+                    if not self._pending():
+                        break
+                    if time.monotonic() >= deadline:
+                        raise ModemTimeout("The modem does not stop talking")
+                    while (line := self._pop_line()) is not None:
+                        self._discard(line, deadline)
                     self._read_some()
-                if not self._buffer.strip():
-                    self._buffer.clear()
-                    self._dirty = False
-                    return
+            except ModemTimeout as exc:
+                raise ModemTimeout(f"The modem does not answer to AT ({exc})") from exc
+            self._buffer.clear()
+            self._dirty = False
+
+    def _pending(self):
+        """Whether the buffer holds more than line ends and prompt characters."""
+        return bool(self._buffer.strip(b"\r\n> "))
+
+    def _discard(self, token, deadline):
+        if token is not _PROMPT and not self._take_urc(token, deadline):
+            self._stale(token)
 
     # -- commands -----------------------------------------------------------------
     def command(self, command, timeout=None):

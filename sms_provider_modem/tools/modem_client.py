@@ -2,8 +2,8 @@
 
 Pure Python, no Odoo import. Configuration keys (``sms.provider`` builds them):
 ``port``, ``baudrate``, ``pin``, ``smsc``, ``delivery_reports``,
-``ussd_balance``, ``timeout``, ``max_parts``, ``validity_minutes``,
-``stale_hours``.
+``ussd_balance``, ``ussd_timeout``, ``timeout``, ``max_parts``,
+``validity_minutes``, ``stale_hours``, ``urc_wait``.
 
 Message ids: a message of several parts gets one TP-MR per part from the modem;
 its ``provider_message_id`` lists them in part order, comma separated (``"17"``
@@ -214,7 +214,7 @@ class ModemClient(api.SmsProviderClient):
         if not code:
             raise api.NotSupported()
         try:
-            text = self.driver.ussd(code)
+            text = self.driver.ussd(code, timeout=self.config.get("ussd_timeout"))
         except ModemError as exc:
             raise _provider_error(exc) from exc
         return api.Balance(parse_amount(text), text=text)
@@ -233,7 +233,9 @@ class ModemClient(api.SmsProviderClient):
             raise _provider_error(exc) from exc
 
     def _poll(self, driver):
-        driver.poll(0.0)
+        # notifications already on their way (a pty hands bytes over a little
+        # later) are collected for a moment; later ones wait for the next poll
+        driver.poll(float(self.config.get("urc_wait", 0.2)))
         reassembler = pdu_codec.Reassembler()
         reports = []
         undecodable = []
