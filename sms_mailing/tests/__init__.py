@@ -6,3 +6,5 @@ from . import test_mailing
 from . import test_conversation
 from . import test_core_status
 from . import test_core_partner
+from . import test_core_segments
+from . import test_core_inbound
