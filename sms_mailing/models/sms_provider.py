@@ -14,7 +14,7 @@ _logger = logging.getLogger(__name__)
 class SmsProvider(models.Model):
     _name = "sms.provider"
     _description = "SMS Provider"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "sequence, id"
     _check_company_auto = True
 

@@ -8,3 +8,4 @@ from . import test_core_status
 from . import test_core_partner
 from . import test_core_segments
 from . import test_core_inbound
+from . import test_core_provider
