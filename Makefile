@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export ODOO_SRC HTTP_PORT DB_NAME KEEP_DB DATA_DIR
 
-.PHONY: help run test test-odoo test-pytest lint format install reset-demo clean-templates clean
+.PHONY: help run test test-odoo test-pytest lint format install reset-demo clean-test-dbs clean
 
 help:
 	@echo "make run              install, create the demo database $${DB_NAME:-sms_demo} once, serve on http://localhost:$${HTTP_PORT:-8069}"
@@ -13,7 +13,7 @@ help:
 	@echo "make lint             only the linters"
 	@echo "make format           ruff format + ruff check --fix (rewrites files)"
 	@echo "make reset-demo       drop the demo database (the next 'make run' recreates it)"
-	@echo "make clean-templates  drop the test template databases (rebuilt by the next 'make test')"
+	@echo "make clean-test-dbs   drop test template databases and leftovers of interrupted runs"
 	@echo "make clean            remove var/ (logs, generated config)"
 
 run:
@@ -43,8 +43,8 @@ reset-demo:
 	  dropdb --if-exists --force "$$DB_NAME" && rm -rf "$$DATA_DIR/filestore/$$DB_NAME" && \
 	  echo "Dropped $$DB_NAME; 'make run' creates it again."
 
-clean-templates:
-	@setup/test.sh --drop-templates
+clean-test-dbs:
+	@setup/test.sh --drop-test-dbs
 
 clean:
 	rm -rf var
