@@ -339,6 +339,13 @@ class TestSmsRuProvider(SmsRuCase):
         for field in ("smsru_api_id", "smsru_callback_token", "smsru_callback_url"):
             with self.subTest(field=field), self.assertRaises(AccessError):
                 provider.read([field])
+        arch = provider.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="smsru_test_mode"', arch)
+        self.assertNotIn("smsru_api_id", arch)
+        self.assertNotIn("smsru_callback_url", arch)
+        admin_arch = self.provider.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="smsru_api_id"', admin_arch)
+        self.assertIn('name="smsru_callback_url"', admin_arch)
         # the dispatcher and cost estimate still work for them
         result = provider._estimate_cost(["+79251234567"], "Hi")
         self.assertTrue(result["available"])
