@@ -208,9 +208,15 @@ class SmsSms(models.Model):
         deadline = time.monotonic() + time_budget
         self._recover_stuck(company_ids)
         commit_batch(self.env)
-        total = 0
+        total = conflicts = 0
         while True:
             ids = self._lock_due(batch_size, company_ids)
+            if ids is None and conflicts < 5:
+                # Raced with another dispatcher: look again in a new snapshot.
+                conflicts += 1
+                commit_batch(self.env)
+                continue
+            conflicts = 0
             if not ids:
                 break
             batch = self.browse(ids)
@@ -248,12 +254,13 @@ class SmsSms(models.Model):
         )
         try:
             with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(query)
+                self.env.cr.execute(query, log_exceptions=False)
                 return [row[0] for row in self.env.cr.fetchall()]
         except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
-            # Another dispatcher committed these rows after our snapshot:
-            # they are not ours to send; the next round sees them as they are.
-            return []
+            # Another dispatcher committed some of these rows after our
+            # snapshot: they are not ours to send. ``None`` (not ``[]``: the
+            # queue may not be empty) asks the caller to look again.
+            return None
 
     @api.model
     def _count_due(self, company_ids):
