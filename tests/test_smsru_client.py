@@ -214,6 +214,21 @@ def test_per_number_failures_read_one_by_one(server, client):
     assert [m.number for m in server.messages.values()] == ["79250000000"]
 
 
+def test_numbers_that_are_not_numbers_are_not_sent(server, client):
+    msgs = [
+        OutgoingMessage("empty", "", "x"),
+        OutgoingMessage("short", "+12", "x"),
+        OutgoingMessage("ok", "+79251234567", "x"),
+    ]
+    results = by_key(client.send(msgs))
+    assert results["empty"].status == PERMANENT
+    assert results["short"].failure_type == "sms_number_format"
+    assert results["ok"].status == ACCEPTED
+    assert [r.recipients() for r in server.requests] == [{"79251234567": "x"}]
+    assert client.send(msgs[:1])[0].status == PERMANENT
+    assert len(server.requests) == 1
+
+
 def test_per_number_transient_code(server, client):
     server.set_number_error("79250000001", 220)
     results = by_key(client.send(messages(2)))

@@ -287,8 +287,22 @@ class SmsRuClient(SmsProviderClient):
         get the error as their own (never sent twice).
         """
         results = []
+        valid = []
+        for message in messages:
+            if len(to_smsru_number(message.number)) < 7:
+                results.append(
+                    SendResult(
+                        message.key,
+                        PERMANENT,
+                        failure_type="sms_number_format",
+                        error=f"{message.number!r} is not a valid phone number.",
+                    )
+                )
+            else:
+                valid.append(message)
+        sent = False
         options = self._options(send_at)
-        for chunk in self._plan(messages):
+        for chunk in self._plan(valid):
             params = dict(options)
             params.update(
                 self._recipients(
@@ -298,7 +312,7 @@ class SmsRuClient(SmsProviderClient):
             try:
                 payload = self._call("sms/send", params)
             except ProviderError as err:
-                if not results:
+                if not sent:
                     raise
                 status = TRANSIENT if err.transient else PERMANENT
                 results.extend(
@@ -311,6 +325,7 @@ class SmsRuClient(SmsProviderClient):
                     for message in chunk.values()
                 )
                 continue
+            sent = True
             per_number = payload.get("sms") or {}
             for number, message in chunk.items():
                 results.append(self._send_result(message, per_number.get(number)))
