@@ -10,3 +10,4 @@ from . import test_core_segments
 from . import test_core_inbound
 from . import test_core_provider
 from . import test_core_security
+from . import test_composer
