@@ -112,6 +112,23 @@ class TestCoreRouting(SmsProviderCase):
         self.assertTrue(mine.to_delete, "IAP messages keep Odoo's behaviour")
         self.assertFalse(mine.provider_id)
 
+    def test_odoo_queue_cron_splits_between_providers_and_iap(self):
+        other_company = self.env["res.company"].create({"name": "Other SMS Company"})
+        self._create_provider(name="Other company", company_id=other_company.id)
+        mine = self._queue_sms([FR], body="mine")
+        theirs = self._queue_sms([FR], body="theirs", company_id=other_company.id)
+        with (
+            self.mock_gateway(),
+            patch.object(
+                SmsApi, "_contact_iap", autospec=True, side_effect=_iap_success
+            ) as contact_iap,
+        ):
+            self.env["sms.sms"]._process_queue()
+        sent_by_iap = contact_iap.call_args.args[2]["messages"]
+        self.assertEqual([m["content"] for m in sent_by_iap], ["mine"])
+        self.assertEqual(self.gateway_calls, [("Other company", [(FR, "theirs")])])
+        self.assertSmsState(mine + theirs, "pending")
+
     def test_inactive_provider_ignored(self):
         self._create_provider(name="Retired", number_prefixes="+7", active=False)
         anywhere = self._create_provider(name="Anywhere")
