@@ -45,7 +45,7 @@ class TestCoreConcurrentDispatch(SmsProviderCase):
                     for index in range(MESSAGES)
                 ]
             )
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
             return provider.id, sms.ids, last_trigger
 
     def _delete_committed_data(self, provider_id, sms_ids, last_trigger):
@@ -53,7 +53,7 @@ class TestCoreConcurrentDispatch(SmsProviderCase):
             cr.execute("DELETE FROM sms_sms WHERE id = ANY(%s)", [sms_ids])
             cr.execute("DELETE FROM sms_provider WHERE id = %s", [provider_id])
             cr.execute("DELETE FROM ir_cron_trigger WHERE id > %s", [last_trigger])
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
 
     def _dispatcher(self, barrier, taken, errors):
         name = threading.current_thread().name
@@ -64,7 +64,7 @@ class TestCoreConcurrentDispatch(SmsProviderCase):
                 taken[name] = env["sms.sms"]._dispatch_queue(
                     batch_size=BATCH, time_budget=60
                 )
-                cr.commit()
+                cr.commit()  # pylint: disable=invalid-commit
         except Exception as err:  # pylint: disable=broad-except
             errors.append(f"{name}: {err!r}")
 

@@ -7,7 +7,10 @@ from odoo.tests import tagged
 from ..tools.provider import InboundMessage
 from .common import SmsProviderCase
 
-FR = "+33612345678"
+# Numbers that no demo contact uses.
+FR = "+33655501001"
+FR2 = "+33655501002"
+RU = "+79161112233"
 
 
 @tagged("post_install", "-at_install")
@@ -54,20 +57,20 @@ class TestCoreInbound(SmsProviderCase):
         self.assertIn("Opted out by SMS: Stop", chatter)
 
     def test_other_stop_keywords(self):
-        russian = self._create_partner("Иван", "+79251234567")
+        russian = self._create_partner("Иван", RU)
         french = self._create_partner(
-            "Jean", "06 12 34 56 79", country_id=self.country_fr.id
+            "Jean", "06 55 50 10 02", country_id=self.country_fr.id
         )
         self.provider._receive_inbound(
             [
-                InboundMessage("+79251234567", "СТОП"),
-                InboundMessage("+33612345679", " arret\n"),
+                InboundMessage(RU, "СТОП"),
+                InboundMessage(FR2, " arret\n"),
             ]
         )
         self.assertTrue(russian.sms_opt_out)
         self.assertTrue(french.sms_opt_out)
-        self.assertTrue(self._blacklisted("+79251234567"))
-        self.assertTrue(self._blacklisted("+33612345679"))
+        self.assertTrue(self._blacklisted(RU))
+        self.assertTrue(self._blacklisted(FR2))
 
     def test_not_a_stop_keyword(self):
         partner = self._create_partner("Jeanne", FR)
@@ -93,15 +96,15 @@ class TestCoreInbound(SmsProviderCase):
         known = self._create_partner("Jeanne", FR)
         inbound = self.provider._receive_inbound(
             [
-                InboundMessage("+33 6 99 99 99 99", "STOP"),
+                InboundMessage("+33 6 55 50 10 09", "STOP"),
                 InboundMessage("Orange", "Hi"),
             ]
         )
         unknown, alphanumeric = inbound
-        self.assertEqual(unknown.number, "+33699999999")
+        self.assertEqual(unknown.number, "+33655501009")
         self.assertFalse(unknown.partner_id)
         self.assertTrue(unknown.is_stop)
-        self.assertTrue(self._blacklisted("+33699999999"))
+        self.assertTrue(self._blacklisted("+33655501009"))
         self.assertEqual(alphanumeric.number, "Orange")
         self.assertFalse(alphanumeric.partner_id)
         self.assertFalse(known.sms_opt_out)

@@ -158,12 +158,14 @@ class SmsPartnerSend(models.TransientModel):
         # may read the contact may log the SMS on it, even without the right
         # to edit contacts (Odoo asks for write access to post a message).
         self.partner_id.check_access("read")
-        message = self.partner_id.sudo().with_context(
-            sms_requested_provider_id=self.provider_id.id
-        )._message_sms(
-            self.body,
-            partner_ids=self.partner_id.ids,
-            sms_pid_to_number={self.partner_id.id: self.number_e164},
+        message = (
+            self.partner_id.sudo()
+            .with_context(sms_requested_provider_id=self.provider_id.id)
+            ._message_sms(
+                self.body,
+                partner_ids=self.partner_id.ids,
+                sms_pid_to_number={self.partner_id.id: self.number_e164},
+            )
         )
         return (
             self.env["sms.sms"]
