@@ -8,6 +8,9 @@
     "license": "LGPL-3",
     "depends": ["sms_mailing"],
     "external_dependencies": {"python": ["pyserial"]},
-    "data": [],
+    "data": [
+        "data/ir_cron_data.xml",
+        "views/sms_provider_views.xml",
+    ],
     "installable": True,
 }

@@ -322,6 +322,37 @@ def test_stored_status_reports_are_read_then_deleted_on_request(fake, mode, mem)
     assert fake.read_mem == "SM"  # storage switched back
 
 
+def test_reports_that_arrive_while_sending_are_kept(fake):
+    client = make_client(fake, delivery_reports=True)
+    (first,) = send(client, "first")
+    fake.report(int(first.provider_message_id), 0x00)
+    send(client, "second")  # the +CDS comes in the middle of this exchange
+    fake.report(1, 0x46)  # and one after the last command
+    reports = client.queued_reports()
+    assert [(r.provider_message_id, r.state) for r in reports] == [
+        ("0", api.STATE_DELIVERED),
+        ("1", api.STATE_ERROR),
+    ]
+    assert client.queued_reports() == []
+    assert not any(c.startswith("AT+CMGL") for c in fake.commands)
+
+
+def test_stored_report_mode_lists_the_report_memory(fake):
+    client = make_client(fake, delivery_reports=True, report_mode="stored")
+    (result,) = send(client, "hello")
+    assert "AT+CNMI=2,1,0,2,0" in fake.commands
+    # announced while nobody listened: only the storage tells
+    mr = int(result.provider_message_id)
+    fake.report(mr, 0x00, mode="cdsi-sr")
+    fake.report(mr, 0x00, mode="cdsi")
+    client.driver.urcs.clear()
+    reports = client.fetch_status_reports()
+    assert sorted(r.storage_key[0] for r in reports) == ["SM", "SR"]
+    client.delete_stored([r.storage_key for r in reports])
+    assert (fake.sim("SM"), fake.sim("SR")) == ([], [])
+    assert fake.read_mem == "SM"
+
+
 def test_match_reports_across_the_wrap_around():
     # 256 messages ago "0" was used by a message already delivered; now a
     # single message "253" and a 3-part one "254,255,0"

@@ -303,6 +303,10 @@ class ModemDriver:
 
     ``timeout`` bounds every answer (seconds); ``send_timeout`` the wait for
     ``+CMGS`` after a PDU (the network round trip), ``timeout`` by default.
+    ``report_mode``: ``"direct"`` asks for status reports as ``+CDS`` on the
+    line (``AT+CNMI=2,1,0,1,0``), ``"stored"`` for reports kept in the modem's
+    storage and announced by ``+CDSI`` (``AT+CNMI=2,1,0,2,0``), which survive
+    while nobody has the port open.
     """
 
     quiet_period = 0.2  # silence that ends a resync (late answers come first)
@@ -316,6 +320,7 @@ class ModemDriver:
         smsc=None,
         send_timeout=None,
         serial_factory=None,
+        report_mode="direct",
     ):
         self.port = port
         self.baudrate = baudrate
@@ -323,6 +328,7 @@ class ModemDriver:
         self.send_timeout = float(send_timeout or timeout)
         self.pin = pin or None
         self.smsc = smsc or None
+        self.report_mode = report_mode
         self.urcs = collections.deque()
         self.late_references = []  # +CMGS answers that came after a timeout
         self._serial_factory = serial_factory or serial.serial_for_url
@@ -644,9 +650,19 @@ class ModemDriver:
         _logger.warning("modem %s: the SIM storage cannot be selected", self.port)
 
     def _enable_indications(self):
-        # mode 2, +CMTI for stored messages, status reports as +CDS (fallback:
-        # stored and announced by +CDSI)
-        for command in ("AT+CNMI=2,1,0,1,0", "AT+CNMI=2,1,0,2,0", "AT+CNMI=1,1,0,1,0"):
+        # mode 2, +CMTI for stored messages; status reports as +CDS ("direct",
+        # lost when nobody listens) or stored and announced by +CDSI ("stored");
+        # the other one, then mode 1, when the modem refuses
+        direct, stored = "AT+CNMI=2,1,0,1,0", "AT+CNMI=2,1,0,2,0"
+        first, second = (
+            (stored, direct)
+            if self.report_mode == "stored"
+            else (
+                direct,
+                stored,
+            )
+        )
+        for command in (first, second, "AT+CNMI=1,1,0,1,0"):
             try:
                 self.command(command)
                 return

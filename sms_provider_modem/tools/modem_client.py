@@ -3,7 +3,9 @@
 Pure Python, no Odoo import. Configuration keys (``sms.provider`` builds them):
 ``port``, ``baudrate``, ``pin``, ``smsc``, ``delivery_reports``,
 ``ussd_balance``, ``ussd_timeout``, ``timeout``, ``max_parts``,
-``validity_minutes``, ``stale_hours``, ``urc_wait``.
+``validity_minutes``, ``stale_hours``, ``urc_wait``, ``report_mode``
+(``"direct"``: ``+CDS``, or ``"stored"``: kept on the modem, see
+:class:`~.modem.ModemDriver`).
 
 Message ids: a message of several parts gets one TP-MR per part from the modem;
 its ``provider_message_id`` lists them in part order, comma separated (``"17"``
@@ -70,6 +72,8 @@ class ModemClient(api.SmsProviderClient):
         self._reference = random.randrange(256)  # concatenation references
         self._seen_keys = set()  # storage keys already returned in this session
         self._pending_reports = []  # reports met while fetching inbound
+        self._no_report_storage = False
+        self.last_availability = None  # the last check_availability() answer
 
     # -- connection -------------------------------------------------------
     @property
@@ -84,6 +88,7 @@ class ModemClient(api.SmsProviderClient):
                 timeout=float(config.get("timeout") or 30),
                 pin=config.get("pin") or None,
                 smsc=config.get("smsc") or None,
+                report_mode=config.get("report_mode") or "direct",
             )
             try:
                 driver.initialize()
@@ -196,7 +201,7 @@ class ModemClient(api.SmsProviderClient):
         else:
             signal_text = f"signal {signal.dbm} dBm ({signal.quality})"
         message = f"SIM ready, {signal_text}, {text}."
-        return api.Availability(
+        self.last_availability = api.Availability(
             registered and signal.dbm is not None,
             message[0].upper() + message[1:],
             details={
@@ -208,6 +213,7 @@ class ModemClient(api.SmsProviderClient):
                 "registration_stat": stat,
             },
         )
+        return self.last_availability
 
     def balance(self):
         code = (self.config.get("ussd_balance") or "").strip()
@@ -243,9 +249,12 @@ class ModemClient(api.SmsProviderClient):
         for urc in driver.take_urcs("CMT", "CDS"):
             self._route(urc.pdu, None, reassembler, reports, undecodable)
         stored = [(("SM", m.index), m.pdu) for m in driver.list_messages(4)]
+        if self.config.get("report_mode") == "stored":
+            stored += self._list_report_storage(driver)
+        listed = {key for key, _pdu in stored}
         for urc in driver.take_urcs("CDSI", "CMTI"):
             key = (urc.mem or "SM", urc.index)
-            if urc.kind == "CDSI" and key[0] != "SM":
+            if urc.kind == "CDSI" and key not in listed and key[0] != "SM":
                 stored.extend(self._read_other_storage(driver, key))
         for key, pdu in stored:
             if key in self._seen_keys:
@@ -261,6 +270,21 @@ class ModemClient(api.SmsProviderClient):
             self._seen_keys.update(message.storage_keys)
         self._seen_keys.update(r.storage_key for r in reports if r.storage_key)
         return PollResult(messages, reports, undecodable)
+
+    def _list_report_storage(self, driver):
+        """Status reports some modems keep in a memory of their own ("SR"),
+        announced by +CDSI only while the port was open: list it too."""
+        if self._no_report_storage:
+            return []
+        try:
+            driver.select_storage("SR")
+        except ModemError:
+            self._no_report_storage = True  # reports are kept in "SM"
+            return []
+        try:
+            return [(("SR", m.index), m.pdu) for m in driver.list_messages(4)]
+        finally:
+            driver.select_storage("SM")
 
     def _read_other_storage(self, driver, key):
         mem, index = key
@@ -295,6 +319,29 @@ class ModemClient(api.SmsProviderClient):
             complete=assembled.complete,
             parts=assembled.total,
         )
+
+    def queued_reports(self):
+        """Status reports that came as ``+CDS`` while the line was used for
+        something else (sending), and those :meth:`fetch_inbound` met: read
+        what is waiting, no command sent. Call it before :meth:`close`, or
+        they are lost."""
+        pending, self._pending_reports = self._pending_reports, []
+        if self._driver is None or not self._driver.is_open:
+            return pending
+        try:
+            self._driver.poll(float(self.config.get("urc_wait", 0.2)))
+        except ModemError as exc:
+            _logger.warning("Reading the modem's notifications failed: %s", exc)
+        reports = []
+        for urc in self._driver.take_urcs("CDS"):
+            try:
+                decoded = pdu_codec.decode_pdu(urc.pdu)
+            except pdu_codec.PduError as exc:
+                _logger.warning("Undecodable status report %s: %s", urc.pdu, exc)
+                continue
+            if isinstance(decoded, pdu_codec.StatusReport):
+                reports.append(_status_update(decoded, None))
+        return pending + reports
 
     def fetch_inbound(self):
         """Inbound messages; they stay on the SIM until :meth:`delete_stored`."""

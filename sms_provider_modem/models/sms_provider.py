@@ -1,0 +1,396 @@
+import contextlib
+import functools
+import logging
+import re
+import time
+from datetime import timedelta
+
+from odoo import _, api, fields, models, sql_db
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from odoo.addons.sms_mailing.models.sms_inbound import DEFAULT_STOP_KEYWORDS
+from odoo.addons.sms_mailing.models.sms_sms import commit_batch
+from odoo.addons.sms_mailing.tools.provider import NotSupported, ProviderError
+
+from ..tools.modem_client import ModemClient, match_reports
+
+_logger = logging.getLogger(__name__)
+
+# First key of the advisory lock of a modem line; the second is the provider id.
+LINE_LOCK_NAMESPACE = 0x534D5347  # "SMSG"
+DEFAULT_LOCK_WAIT = 60.0
+
+
+@contextlib.contextmanager
+def modem_line_lock(dbname, provider_id, wait=DEFAULT_LOCK_WAIT, busy_message=None):
+    """Hold the modem line of ``provider_id`` across Odoo workers and servers.
+
+    A transaction-level PostgreSQL advisory lock on a connection of its own:
+    it does not depend on the caller's transaction, and it is released when
+    that connection's transaction ends, even if the worker dies. Raises a
+    transient :class:`ProviderError` after ``wait`` seconds.
+    """
+    cr = sql_db.db_connect(dbname).cursor()
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            cr.execute(
+                SQL(
+                    "SELECT pg_try_advisory_xact_lock(%s, %s)",
+                    LINE_LOCK_NAMESPACE,
+                    provider_id,
+                )
+            )
+            if cr.fetchone()[0]:
+                break
+            if time.monotonic() >= deadline:
+                raise ProviderError(
+                    busy_message
+                    or "The modem is busy (another worker is using it); trying "
+                    "again later.",
+                    transient=True,
+                )
+            time.sleep(0.2)
+        yield
+    finally:
+        cr.close()  # rolls back: releases the lock
+
+
+def _delete_from_modem(dbname, provider_id, config, keys, wait):
+    """Delete stored messages once they are committed (a post-commit hook).
+
+    Only plain values here: the transaction that stored them is over. On
+    failure they stay on the SIM; the next poll finds them already stored and
+    deletes them then.
+    """
+    try:
+        with modem_line_lock(dbname, provider_id, wait):
+            client = ModemClient(config)
+            try:
+                client.delete_stored(keys)
+            finally:
+                client.close()
+    except ProviderError as err:
+        _logger.warning(
+            "SMS modem %s: messages %s stay on the SIM for now: %s",
+            provider_id,
+            keys,
+            err.message,
+        )
+
+
+class SmsProvider(models.Model):
+    _inherit = "sms.provider"
+
+    provider_type = fields.Selection(
+        selection_add=[("modem", "GSM modem")], ondelete={"modem": "cascade"}
+    )
+    modem_port = fields.Char(
+        "Port",
+        tracking=True,
+        help="The modem's serial device, e.g. /dev/ttyUSB0, or a pyserial URL "
+        "for a modem on the network: socket://host:port (raw TCP, ser2net) or "
+        "rfc2217://host:port.",
+    )
+    modem_baudrate = fields.Integer("Baud rate", default=115200)
+    modem_pin = fields.Char(
+        "SIM PIN",
+        groups="base.group_system",
+        copy=False,
+        help="Entered when the SIM card asks for it. Three wrong PINs block "
+        "the SIM: check it first.",
+    )
+    modem_smsc = fields.Char(
+        "Service centre (SMSC)",
+        help="International number of the SMS service centre; empty: the one "
+        "stored on the SIM card.",
+    )
+    modem_delivery_reports = fields.Boolean(
+        "Delivery reports",
+        default=True,
+        help="Ask the network to report delivery: messages then turn Delivered "
+        "or Failed.",
+    )
+    modem_report_mode = fields.Selection(
+        [
+            ("stored", "Stored on the SIM (+CDSI)"),
+            ("direct", "Direct to the line (+CDS)"),
+        ],
+        "Reports arrive",
+        default="stored",
+        required=True,
+        help="Stored: the modem keeps each report until Odoo reads it (Odoo opens "
+        "the port only from time to time). Direct: reports are written on the "
+        "line and only those arriving while Odoo has the port open are seen; "
+        "for modems that cannot store them.",
+    )
+    modem_stop_keywords = fields.Char(
+        "Stop keywords",
+        default=DEFAULT_STOP_KEYWORDS,
+        help="A received SMS equal to one of these words (case and spaces do "
+        "not matter) opts its sender out of SMS.",
+    )
+    modem_ussd_balance = fields.Char(
+        "Balance USSD code",
+        help="e.g. *100#: its answer is shown as the balance. Empty: no balance.",
+    )
+    modem_timeout = fields.Float(
+        "Timeout (seconds)",
+        default=30.0,
+        help="Longest wait for an answer of the modem (sending included).",
+    )
+    modem_signal_dbm = fields.Integer("Signal (dBm)", readonly=True, copy=False)
+    modem_signal_quality = fields.Char("Signal", readonly=True, copy=False)
+    modem_registration = fields.Selection(
+        [
+            ("home", "Home network"),
+            ("roaming", "Roaming"),
+            ("searching", "Searching"),
+            ("denied", "Denied"),
+            ("not_registered", "Not registered"),
+            ("unknown", "Unknown"),
+        ],
+        "Network",
+        readonly=True,
+        copy=False,
+    )
+
+    @api.constrains(
+        "provider_type",
+        "modem_port",
+        "modem_baudrate",
+        "modem_timeout",
+        "modem_pin",
+        "modem_smsc",
+        "modem_ussd_balance",
+    )
+    def _check_modem_settings(self):
+        for provider in self.filtered(lambda p: p.provider_type == "modem"):
+            if not (provider.modem_port or "").strip():
+                raise ValidationError(_("A GSM modem needs its port."))
+            if provider.modem_baudrate <= 0 or provider.modem_timeout <= 0:
+                raise ValidationError(
+                    _("The baud rate and the timeout of the modem must be positive.")
+                )
+            pin = provider.sudo().modem_pin
+            if pin and not re.fullmatch(r"\d{4,8}", pin):
+                raise ValidationError(_("The SIM PIN is 4 to 8 digits."))
+            if provider.modem_smsc and not re.fullmatch(
+                r"\+\d{4,20}", provider.modem_smsc
+            ):
+                raise ValidationError(
+                    _("The service centre number is international, e.g. +33609001390.")
+                )
+            code = provider.modem_ussd_balance
+            if code and not re.fullmatch(r"[0-9*#+]{1,40}", code):
+                raise ValidationError(
+                    _("A USSD code has only digits, * and #, e.g. *100#.")
+                )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_modem_poll(self):
+        """Read the modem now (received messages and delivery reports)."""
+        self.ensure_one()
+        try:
+            inbound, updated = self._modem_poll()
+        except ProviderError as err:
+            return self._notify(
+                _("%(name)s could not be read", name=self.name), err.message, "danger"
+            )
+        return self._notify(
+            _("%(name)s read", name=self.name),
+            _(
+                "%(inbound)s new received messages, %(updated)s messages updated "
+                "by delivery reports.",
+                inbound=len(inbound),
+                updated=len(updated),
+            ),
+            "success",
+        )
+
+    # ------------------------------------------------------------------
+    # Client hooks
+    # ------------------------------------------------------------------
+    def _get_client_config(self):
+        config = super()._get_client_config()
+        if self.provider_type == "modem":
+            config.update(
+                port=(self.modem_port or "").strip(),
+                baudrate=self.modem_baudrate,
+                pin=self.sudo().modem_pin or None,
+                smsc=self.modem_smsc or None,
+                delivery_reports=self.modem_delivery_reports,
+                report_mode=self.modem_report_mode,
+                ussd_balance=self.modem_ussd_balance or None,
+                timeout=self.modem_timeout,
+            )
+        return config
+
+    def _get_client(self):
+        if self.provider_type == "modem":
+            return ModemClient(self._get_client_config())
+        return super()._get_client()
+
+    @contextlib.contextmanager
+    def _open_client(self):
+        """A modem is one serial line: one user at a time across workers.
+
+        Status reports that arrive while the line is used (``+CDS``) are
+        applied before the port is closed; the modem's answers to an
+        availability check are kept on the provider.
+        """
+        if self.provider_type != "modem":
+            with super()._open_client() as client:
+                yield client
+            return
+        busy = self.env._(
+            "The modem %(name)s is busy (another worker is using it); trying "
+            "again later.",
+            name=self.name,
+        )
+        with modem_line_lock(
+            self.env.cr.dbname, self.id, self._modem_lock_wait(), busy_message=busy
+        ):
+            with super()._open_client() as client:
+                yield client
+                self._modem_after_session(client)
+
+    def _modem_lock_wait(self):
+        value = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("sms_provider_modem.lock_wait_seconds")
+        )
+        try:
+            return float(value) if value else DEFAULT_LOCK_WAIT
+        except ValueError:
+            return DEFAULT_LOCK_WAIT
+
+    def _modem_after_session(self, client):
+        reports = client.queued_reports()
+        if reports:
+            # The session may have been a send whose results (the message
+            # references) the dispatcher writes only after the port is closed:
+            # apply the reports when the transaction is about to commit.
+            self.env.cr.precommit.add(
+                functools.partial(self._modem_apply_reports_before_commit, reports)
+            )
+        availability = getattr(client, "last_availability", None)
+        if availability is not None:
+            details = availability.details
+            self.write(
+                {
+                    "modem_signal_dbm": details.get("signal_dbm") or 0,
+                    "modem_signal_quality": details.get("signal_quality") or False,
+                    "modem_registration": details.get("registration") or False,
+                }
+            )
+
+    # ------------------------------------------------------------------
+    # Inbound messages and status reports
+    # ------------------------------------------------------------------
+    def _receive_inbound(self, messages, stop_keywords=None):
+        """Store the modem's messages once each, then delete them from the SIM
+        after the transaction that stored them is committed."""
+        if self.provider_type != "modem":
+            return super()._receive_inbound(messages, stop_keywords=stop_keywords)
+        self.ensure_one()
+        ids = [m.provider_message_id for m in messages if m.provider_message_id]
+        known = set(
+            self.env["sms.inbound"]
+            .sudo()
+            .search([("provider_id", "=", self.id), ("provider_message_id", "in", ids)])
+            .mapped("provider_message_id")
+        )
+        new = []
+        for message in messages:
+            pid = message.provider_message_id
+            if pid and pid in known:
+                continue
+            known.add(pid)
+            new.append(message)
+        created = super()._receive_inbound(
+            new, stop_keywords=stop_keywords or self.modem_stop_keywords
+        )
+        self.env.flush_all()
+        keys = [key for m in messages for key in getattr(m, "storage_keys", ())]
+        self._modem_delete_after_commit(keys)
+        return created
+
+    def _modem_delete_after_commit(self, keys):
+        if not keys:
+            return
+        self.env.cr.postcommit.add(
+            functools.partial(
+                _delete_from_modem,
+                self.env.cr.dbname,
+                self.id,
+                self._get_client_config(),
+                list(keys),
+                self._modem_lock_wait(),
+            )
+        )
+
+    def _modem_apply_reports(self, reports):
+        """Apply status reports (one per part, by TP-MR) to whole messages."""
+        self.ensure_one()
+        references = sorted({r.provider_message_id for r in reports})
+        if not references:
+            return self.env["sms.sms"]
+        max_age = self.env["sms.sms"]._param("sms_mailing.status_max_age_hours", 72)
+        since = fields.Datetime.now() - timedelta(hours=max_age)
+        self.env["sms.sms"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT provider_message_id, state FROM sms_sms"
+                " WHERE provider_id = %s AND provider_message_id IS NOT NULL"
+                " AND sent_at >= %s"
+                " AND string_to_array(provider_message_id, ',') && %s::text[]"
+                " ORDER BY (state = 'pending') DESC, id DESC",
+                self.id,
+                since,
+                references,
+            )
+        )
+        candidates = {}
+        for pid, state in self.env.cr.fetchall():
+            candidates.setdefault(pid, state)
+        return self._apply_status_updates(match_reports(reports, candidates))
+
+    def _modem_apply_reports_before_commit(self, reports):
+        self._modem_apply_reports(reports)
+        self._modem_delete_after_commit(
+            [r.storage_key for r in reports if r.storage_key]
+        )
+        self.env.flush_all()  # pre-commit hooks run after the flush
+
+    def _modem_poll(self):
+        """Read the modem: store inbound messages (then delete them from the
+        SIM), apply status reports. Returns ``(inbound, updated sms)``."""
+        self.ensure_one()
+        with self._open_client() as client:
+            polled = client.poll()
+        inbound = self._receive_inbound(polled.inbound)
+        updated = self._modem_apply_reports(polled.reports)
+        stored_reports = [r.storage_key for r in polled.reports if r.storage_key]
+        for key in polled.undecodable:
+            _logger.warning(
+                "SMS modem %s: deleting an undecodable message at %s", self.name, key
+            )
+        self._modem_delete_after_commit(stored_reports + polled.undecodable)
+        return inbound, updated
+
+    @api.model
+    def _cron_modem_poll(self):
+        """Cron: read every active modem."""
+        for provider in self.search(
+            [("provider_type", "=", "modem"), ("active", "=", True)]
+        ):
+            try:
+                provider._modem_poll()
+            except (ProviderError, NotSupported) as err:
+                _logger.warning("SMS modem %s: %s", provider.name, err)
+            commit_batch(self.env)
