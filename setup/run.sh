@@ -53,7 +53,13 @@ PY
     fi
 fi
 
+# UPDATE=1 upgrades our addons first (after pulling model, view or data changes).
+update=()
+if [ -n "${UPDATE:-}" ] && [ "${UPDATE}" != 0 ]; then
+    update=(-u "$ADDONS")
+    echo "==> Upgrading $ADDONS in $DB_NAME before serving"
+fi
 echo "==> Odoo on http://localhost:$HTTP_PORT (database $DB_NAME, login admin / password admin); Ctrl-C stops it"
 conf="$(odoo_conf)"
 exec "$PY" "$ODOO_SRC/odoo-bin" -c "$conf" -d "$DB_NAME" --db-filter="^${DB_NAME}\$" \
-    --http-port="$HTTP_PORT" 2>&1
+    --http-port="$HTTP_PORT" "${update[@]}" 2>&1
