@@ -182,7 +182,7 @@ def test_failure_after_the_first_part_is_not_retried(fake):
 
 def test_timeout_before_the_prompt_is_transient(fake):
     client = make_client(fake, timeout=0.5)
-    client.driver  # noqa: B018 - connect first
+    assert client.driver.initialized  # connect first
     fake.mute.add("CMGS")
     results = send(client, "one", "two")
     assert [r.status for r in results] == [api.TRANSIENT, api.TRANSIENT]
@@ -194,7 +194,7 @@ def test_timeout_before_the_prompt_is_transient(fake):
 
 def test_timeout_after_the_pdu_is_never_resent(fake):
     client = make_client(fake, timeout=0.4)
-    client.driver  # noqa: B018 - connect first
+    assert client.driver.initialized  # connect first
     fake.delays["CMGS"] = 1.0
     first, second = send(client, "one", "two")
     assert first.status == api.PERMANENT  # it may have gone out
@@ -400,7 +400,7 @@ def test_report_for_a_wrapped_reference_reaches_the_newest_message(fake):
 # -- inbound -----------------------------------------------------------------------
 def test_inbound_single_message_stays_until_deleted(fake):
     client = make_client(fake)
-    client.driver  # noqa: B018 - connect first (+CMTI needs AT+CNMI)
+    assert client.driver.initialized  # connect first (+CMTI needs AT+CNMI)
     (index,) = fake.receive(
         "+33612345678", "Stop", utc=UTC(2024, 3, 1, 10, 0, 0), tz_quarters=4
     )

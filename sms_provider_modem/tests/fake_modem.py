@@ -537,8 +537,8 @@ class FakeModem:
             elif self._conn is not None:
                 try:
                     self._conn.sendall(data)
-                except OSError:
-                    pass
+                except OSError as exc:  # the driver hung up: like a real line
+                    self.errors.append(("write after hang-up", str(exc)))
 
     def _line(self, line):
         self._write(f"\r\n{line}\r\n")
