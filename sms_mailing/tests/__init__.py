@@ -11,3 +11,4 @@ from . import test_core_inbound
 from . import test_core_provider
 from . import test_core_security
 from . import test_composer
+from . import test_core_queue
