@@ -1,6 +1,5 @@
 import logging
 import time
-import uuid
 from collections import defaultdict
 
 from markupsafe import Markup
@@ -344,6 +343,9 @@ class SmsMailing(models.Model):
                 raise UserError(
                     _("A macro of the text cannot be rendered: %(error)s", error=err)
                 ) from err
+        # Read only the macros' fields: the first access would otherwise read
+        # every column of res.partner for the whole batch.
+        partners.fetch({path[0] for path in template.paths})
 
         def resolver(partner):
             def resolve(path):
@@ -706,12 +708,14 @@ class SmsMailing(models.Model):
         return len(partner_ids)
 
     def _insert_sms(self, plan, bodies):
-        """Insert the batch's messages in one statement (the launch hot path)."""
+        """Insert the batch's messages in one statement (the launch hot path).
+
+        The values travel as one array per column, and PostgreSQL draws the
+        random UUIDs: no SQL object or UUID is built per message in Python.
+        """
         seg_cache = {}
-        rows = []
-        uid = self.env.uid
-        provider_id = self.provider_id.id or None
-        now = fields.Datetime.now()
+        columns = ([], [], [], [], [], [], [])
+        numbers, texts, partner_ids, states, reasons, parts_list, encodings = columns
         for partner_id, number, reason in plan:
             body = bodies.get(partner_id, "") if reason is None else ""
             if reason is None and body not in seg_cache:
@@ -721,27 +725,15 @@ class SmsMailing(models.Model):
                     "gsm7" if info.encoding == segments.GSM7 else "ucs2",
                 )
             parts, encoding = seg_cache[body] if reason is None else (0, "gsm7")
-            rows.append(
-                SQL(
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                    " %s, %s, FALSE, 0, FALSE)",
-                    uuid.uuid4().hex,
-                    number or None,
-                    body,
-                    partner_id,
-                    "outgoing" if reason is None else "canceled",
-                    reason,
-                    self.id,
-                    self.company_id.id,
-                    provider_id,
-                    parts,
-                    encoding,
-                    uid,
-                    uid,
-                    now,
-                    now,
-                )
-            )
+            numbers.append(number or None)
+            texts.append(body)
+            partner_ids.append(partner_id)
+            states.append("outgoing" if reason is None else "canceled")
+            reasons.append(reason)
+            parts_list.append(parts)
+            encodings.append(encoding)
+        uid = self.env.uid
+        now = fields.Datetime.now()
         self.env.cr.execute(
             SQL(
                 """
@@ -749,9 +741,24 @@ class SmsMailing(models.Model):
                     failure_type, sms_mailing_id, company_id, requested_provider_id,
                     parts, encoding, create_uid, write_uid, create_date, write_date,
                     to_delete, attempts, is_test)
-                VALUES %s
+                SELECT replace(gen_random_uuid()::text, '-', ''), t.number, t.body,
+                       t.partner_id, t.state, t.failure_type, %s, %s, %s, t.parts,
+                       t.encoding, %s, %s, %s, %s, FALSE, 0, FALSE
+                  FROM unnest(%s::varchar[], %s::text[], %s::int[], %s::varchar[],
+                              %s::varchar[], %s::int[], %s::varchar[])
+                       WITH ORDINALITY
+                       AS t(number, body, partner_id, state, failure_type, parts,
+                            encoding, position)
+              ORDER BY t.position
                 """,
-                SQL(", ").join(rows),
+                self.id,
+                self.company_id.id,
+                self.provider_id.id or None,
+                uid,
+                uid,
+                now,
+                now,
+                *columns,
             )
         )
         self.env["sms.sms"].invalidate_model()
