@@ -240,49 +240,72 @@ def is_test_echo(rec):
     )
 
 
+def scan_odoo_log(log_path, modules):
+    """What an Odoo test run's log says: tests per module, failures, ERROR lines."""
+    scan = {
+        "per_module": dict.fromkeys(modules, 0),
+        "skipped": 0,
+        "failures": [],
+        "unexpected": [],
+        "warnings": [],
+        "result": None,
+    }
+    ours = re.compile(r"\b(" + "|".join(map(re.escape, modules)) + r")\b")
+    for rec in parse_odoo_log(log_path):
+        level, logger, msg = rec["level"], rec["logger"], rec["msg"]
+        m = TEST_LOGGER_RE.match(logger)
+        if m and level == "INFO" and msg.startswith("Starting "):
+            scan["per_module"][m.group(1)] = scan["per_module"].get(m.group(1), 0) + 1
+        elif m and level == "INFO" and msg.startswith("skipped "):
+            scan["skipped"] += 1
+        elif level in ("ERROR", "CRITICAL"):
+            # Odoo's test result logs "FAIL: <test>" / "ERROR: <test>" (from the
+            # test's module, or unittest.suite for a setUpClass error).
+            if msg.startswith(("FAIL:", "ERROR:")):
+                scan["failures"].append(rec)
+            elif not is_test_echo(rec):
+                scan["unexpected"].append(rec)
+        elif level == "WARNING" and ours.search(logger + " " + msg):
+            scan["warnings"].append(rec)
+        result = RESULT_RE.search(msg) if logger == "odoo.tests.result" else None
+        if result:
+            scan["result"] = tuple(int(x) for x in result.groups())
+    return scan
+
+
+def print_odoo_problems(scan, modules):
+    for rec in scan["failures"]:
+        say(f"  ✗ {rec['msg'].splitlines()[0]}")
+        show(rec["text"].split("\n", 1)[1] if "\n" in rec["text"] else "")
+    for rec in scan["unexpected"]:
+        say(f"  ✗ {rec['level']} line in the Odoo log:")
+        show(rec["text"], limit=40)
+    warnings = scan["warnings"]
+    if warnings:
+        about = ", ".join(modules)
+        say(f"  ! {len(warnings)} WARNING line(s) about {about} (not failures):")
+        for rec in warnings[:10]:
+            show(f"{rec['logger']}: {rec['msg']}", limit=3)
+        if len(warnings) > 10:
+            say(f"    ... {len(warnings) - 10} more in the log")
+
+
 def odoo_test_phase(run, name, log_path, rc, seconds, modules):
     """Count an Odoo run's tests from its log; print failures and ERROR lines."""
-    records = parse_odoo_log(log_path)
-    per_module = dict.fromkeys(modules, 0)
-    skipped = 0
-    failures = []
-    unexpected = []
-    result = None
-    for rec in records:
-        m = TEST_LOGGER_RE.match(rec["logger"])
-        if m and rec["level"] == "INFO":
-            if rec["msg"].startswith("Starting "):
-                per_module[m.group(1)] = per_module.get(m.group(1), 0) + 1
-            elif rec["msg"].startswith("skipped "):
-                skipped += 1
-        if rec["level"] in ("ERROR", "CRITICAL"):
-            if m and rec["msg"].startswith(("FAIL:", "ERROR:")):
-                failures.append(rec)
-            elif not is_test_echo(rec):
-                unexpected.append(rec)
-        r = (
-            RESULT_RE.search(rec["msg"])
-            if rec["logger"] == "odoo.tests.result"
-            else None
-        )
-        if r:
-            result = tuple(int(x) for x in r.groups())
-
+    scan = scan_odoo_log(log_path, modules)
+    per_module = scan["per_module"]
+    print_odoo_problems(scan, modules)
     problems = []
-    if result is None:
+    if scan["result"] is None:
         failed, errors, total = 0, 0, sum(per_module.values())
         problems.append("Odoo did not report its test results (it crashed?)")
     else:
-        failed, errors, total = result
-    for rec in failures:
-        say(f"  ✗ {rec['msg'].splitlines()[0]}")
-        show(rec["text"].split("\n", 1)[1] if "\n" in rec["text"] else "")
-    for rec in unexpected:
-        say(f"  ✗ {rec['level']} line in the Odoo log:")
-        show(rec["text"], limit=40)
-    if unexpected:
-        problems.append(f"{len(unexpected)} ERROR/CRITICAL line(s) in the Odoo log")
-    empty = [mod for mod, n in per_module.items() if mod in modules and n == 0]
+        failed, errors, total = scan["result"]
+    if scan["unexpected"]:
+        problems.append(
+            f"{len(scan['unexpected'])} ERROR/CRITICAL line(s) in the Odoo log"
+        )
+    empty = [mod for mod in modules if not per_module.get(mod)]
     if empty:
         problems.append("no Odoo test ran for " + ", ".join(empty))
     if rc != 0 and not (failed or errors or problems):
@@ -291,18 +314,10 @@ def odoo_test_phase(run, name, log_path, rc, seconds, modules):
         say(f"  ✗ {p}")
 
     bad = failed + errors
-    counts = ", ".join(
-        f"{mod} {n}" for mod, n in per_module.items() if n or mod in modules
-    )
+    counts = ", ".join(f"{mod} {n}" for mod, n in per_module.items())
     note = f"[{counts}]  log: {os.path.relpath(log_path, ROOT)}"
-    run.phase(
-        name,
-        max(total - bad - skipped, 0),
-        bad + len(problems),
-        skipped,
-        seconds,
-        note,
-    )
+    ok = max(total - bad - scan["skipped"], 0)
+    run.phase(name, ok, bad + len(problems), scan["skipped"], seconds, note)
     return not (bad or problems)
 
 
