@@ -11,6 +11,7 @@ from odoo.tools import SQL
 
 from odoo.addons.sms_mailing.models.sms_inbound import DEFAULT_STOP_KEYWORDS
 from odoo.addons.sms_mailing.models.sms_sms import commit_batch
+from odoo.addons.sms_mailing.tools import phone
 from odoo.addons.sms_mailing.tools.provider import NotSupported, ProviderError
 
 from ..tools.modem_client import ModemClient, match_reports
@@ -20,6 +21,7 @@ _logger = logging.getLogger(__name__)
 # First key of the advisory lock of a modem line; the second is the provider id.
 LINE_LOCK_NAMESPACE = 0x534D5347  # "SMSG"
 DEFAULT_LOCK_WAIT = 60.0
+NO_KEYWORDS = ","  # a keyword list with no keyword in it
 
 
 @contextlib.contextmanager
@@ -312,9 +314,15 @@ class SmsProvider(models.Model):
                 continue
             known.add(pid)
             new.append(message)
+        # An alphanumeric sender or a short code cannot be opted out (the phone
+        # blacklist refuses what is not a phone number): no stop keyword for them.
+        numbered = [m for m in new if phone.normalize(m.number)[0]]
+        others = [m for m in new if not phone.normalize(m.number)[0]]
         created = super()._receive_inbound(
-            new, stop_keywords=stop_keywords or self.modem_stop_keywords
+            numbered, stop_keywords=stop_keywords or self.modem_stop_keywords
         )
+        if others:
+            created |= super()._receive_inbound(others, stop_keywords=NO_KEYWORDS)
         self.env.flush_all()
         keys = [key for m in messages for key in getattr(m, "storage_keys", ())]
         self._modem_delete_after_commit(keys)

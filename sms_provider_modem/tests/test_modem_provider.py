@@ -7,6 +7,7 @@ from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
 
 from .common import ModemCase
+from .fake_modem import build_deliver
 
 CYRILLIC = ("Съешь же ещё этих мягких французских булок, да выпей чаю. " * 3)[:150]
 
@@ -194,6 +195,21 @@ class TestModemProvider(ModemCase):
             [("number", "in", ["+79165550101", "+33655500201", "+34655500301"])]
         )
         self.assertEqual(len(blacklisted), 3)
+
+    def test_stop_from_an_alphanumeric_sender_or_short_code(self):
+        """They cannot be blacklisted: stored, not a crash that would leave
+        the message on the SIM and block every later poll."""
+        hex_pdu, length = build_deliver("MyBank", "STOP")
+        self.modem.inject(hex_pdu, length)
+        self.modem.receive("900", "Stop")
+        self.modem.receive("+33655500201", "Hello")
+        inbound, _updated = self._poll()
+        self.assertEqual(
+            sorted(inbound.mapped("number")), ["+33655500201", "900", "MyBank"]
+        )
+        self.assertFalse(any(inbound.mapped("is_stop")))
+        self._commit_hooks()
+        self.assertEqual(self.modem.sim(), [])
 
     def test_custom_stop_keywords(self):
         self.provider.modem_stop_keywords = "HALTE, Ne plus recevoir"
