@@ -1,7 +1,7 @@
 import contextlib
 import logging
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools import routing, segments
@@ -128,6 +128,27 @@ class SmsProvider(models.Model):
                         wrong=", ".join(wrong),
                     )
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if {"active", "company_id"} & set(vals):
+            self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
+    @api.model
+    @tools.ormcache()
+    def _active_company_ids(self):
+        """Ids of companies with an active provider (``False``: every company)."""
+        groups = self.sudo()._read_group([("active", "=", True)], ["company_id"])
+        return frozenset(company.id for (company,) in groups)
 
     # ------------------------------------------------------------------
     # Actions

@@ -52,11 +52,12 @@ class SmsSms(models.Model):
     provider_message_id = fields.Char(
         "Provider reference", index="btree_not_null", readonly=True, copy=False
     )
-    parts = fields.Integer(compute="_compute_segments", store=True)
+    parts = fields.Integer(compute="_compute_segments", store=True, precompute=True)
     encoding = fields.Selection(
         [("gsm7", "GSM-7"), ("ucs2", "UCS-2")],
         compute="_compute_segments",
         store=True,
+        precompute=True,
     )
     cost = fields.Float(digits=(16, 4), readonly=True, copy=False)
     currency_id = fields.Many2one(related="provider_id.currency_id")
@@ -164,13 +165,12 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _provider_company_ids(self):
-        """Companies whose SMS go through our providers (``False`` = all)."""
-        groups = (
-            self.env["sms.provider"]
-            .sudo()
-            ._read_group([("active", "=", True)], ["company_id"])
-        )
-        return {company.id for (company,) in groups}
+        """Companies whose SMS go through our providers (``False`` = all).
+
+        Asked on every SMS created or sent: cached in the registry, cleared
+        whenever a provider is created, changed or deleted.
+        """
+        return set(self.env["sms.provider"]._active_company_ids())
 
     def _routed(self):
         company_ids = self._provider_company_ids()
