@@ -482,6 +482,16 @@ def test_poll_separates_inbound_and_stored_reports(fake):
     assert client.poll().inbound == []  # returned once per session
 
 
+def test_drafts_stored_on_the_sim_are_left_alone(fake):
+    draft, length = "0001000B913356550002F1000002C834", 15  # an SMS-SUBMIT, "Hi"
+    index = fake.store(draft, length, stat=2)  # stored unsent
+    fake.receive("+33612345678", "Hello")
+    polled = make_client(fake).poll()
+    assert [m.body for m in polled.inbound] == ["Hello"]
+    assert polled.undecodable == []
+    assert index in fake.sim()
+
+
 def test_two_clients_on_one_modem_never_interleave(fake):
     errors = []
 

@@ -1,6 +1,7 @@
 """The GSM modem as an SMS provider client (``SmsProviderClient``).
 
-Pure Python, no Odoo import. Configuration keys (``sms.provider`` builds them):
+Pure Python, no ORM (only the provider interface of ``sms_mailing``).
+Configuration keys (``sms.provider`` builds them):
 ``port``, ``baudrate``, ``pin``, ``smsc``, ``delivery_reports``,
 ``ussd_balance``, ``ussd_timeout``, ``timeout``, ``max_parts``,
 ``validity_minutes``, ``stale_hours``, ``urc_wait``, ``report_mode``
@@ -248,7 +249,13 @@ class ModemClient(api.SmsProviderClient):
         # messages delivered directly (+CMT) are not stored: no key to delete
         for urc in driver.take_urcs("CMT", "CDS"):
             self._route(urc.pdu, None, reassembler, reports, undecodable)
-        stored = [(("SM", m.index), m.pdu) for m in driver.list_messages(4)]
+        # received messages only (0 unread, 1 read): messages stored to be
+        # sent (2, 3) are someone else's drafts
+        stored = [
+            (("SM", m.index), m.pdu)
+            for m in driver.list_messages(4)
+            if m.stat in (0, 1)
+        ]
         if self.config.get("report_mode") == "stored":
             stored += self._list_report_storage(driver)
         listed = {key for key, _pdu in stored}
@@ -282,7 +289,11 @@ class ModemClient(api.SmsProviderClient):
             self._no_report_storage = True  # reports are kept in "SM"
             return []
         try:
-            return [(("SR", m.index), m.pdu) for m in driver.list_messages(4)]
+            return [
+                (("SR", m.index), m.pdu)
+                for m in driver.list_messages(4)
+                if m.stat in (0, 1)
+            ]
         finally:
             driver.select_storage("SM")
 
