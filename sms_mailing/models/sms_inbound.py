@@ -38,6 +38,15 @@ class SmsInbound(models.Model):
         "Opt-out request", readonly=True, help="The text was a stop keyword."
     )
 
+    def init(self):
+        # A gateway may hand the same message over twice (read again after a
+        # crash): it is stored once.
+        self.env.cr.execute(
+            "CREATE UNIQUE INDEX IF NOT EXISTS sms_inbound_provider_reference_uniq "
+            "ON sms_inbound (provider_id, provider_message_id) "
+            "WHERE provider_message_id IS NOT NULL"
+        )
+
     def action_mark_read(self):
         self.write({"is_read": True})
 
@@ -56,7 +65,27 @@ class SmsInbound(models.Model):
     def _create_from_provider(self, provider, messages, stop_keywords=None):
         keywords = parse_keywords(stop_keywords or DEFAULT_STOP_KEYWORDS)
         created = self.browse()
+        known = set(
+            self.search(
+                [
+                    ("provider_id", "=", provider.id),
+                    (
+                        "provider_message_id",
+                        "in",
+                        [
+                            m.provider_message_id
+                            for m in messages
+                            if m.provider_message_id
+                        ],
+                    ),
+                ]
+            ).mapped("provider_message_id")
+        )
         for message in messages:
+            if message.provider_message_id:
+                if message.provider_message_id in known:
+                    continue
+                known.add(message.provider_message_id)
             e164, _error = phone.normalize(message.number)
             number = e164 or message.number
             partners = self._find_partners(e164)
@@ -82,8 +111,10 @@ class SmsInbound(models.Model):
                     message_type="comment",
                     subtype_xmlid="mail.mt_note",
                 )
-            if stop:
-                inbound._opt_out(partners, e164 or number)
+            # A sender that is no phone number (a short code, "MyBank") cannot be
+            # blacklisted nor match a contact: the text is kept, nothing more.
+            if stop and e164:
+                inbound._opt_out(partners, e164)
         return created
 
     def _opt_out(self, partners, number):

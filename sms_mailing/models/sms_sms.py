@@ -427,21 +427,22 @@ class SmsSms(models.Model):
         todo = self - too_long
         if not todo:
             return results
-        try:
-            with provider._open_client() as client:
-                size = client.max_batch
-                if provider.rate_limit:
-                    size = max(1, min(size, int(provider.rate_limit)))
-                for chunk in split_every(size, todo.ids, self.browse):
-                    started = time.monotonic()
+        size = provider._get_client().max_batch
+        if provider.rate_limit:
+            size = max(1, min(size, int(provider.rate_limit)))
+        # The client is opened per chunk: a provider that guards a shared line
+        # (a modem) is held for one chunk at a time, not for the whole batch.
+        for chunk in split_every(size, todo.ids, self.browse):
+            started = time.monotonic()
+            try:
+                with provider._open_client() as client:
                     results.update(chunk._call_client(client))
-                    if provider.rate_limit:
-                        wait = len(chunk) / provider.rate_limit
-                        time.sleep(max(0.0, wait - (time.monotonic() - started)))
-        except api_provider.ProviderError as err:
-            # The client could not even be opened (port busy, bad config...).
-            for sms in todo.filtered(lambda s: s.id not in results):
-                results[sms.id] = _failed(sms, err)
+            except api_provider.ProviderError as err:
+                # The client could not be opened (port busy, bad config...).
+                results.update({sms.id: _failed(sms, err) for sms in chunk})
+            if provider.rate_limit:
+                wait = len(chunk) / provider.rate_limit
+                time.sleep(max(0.0, wait - (time.monotonic() - started)))
         return results
 
     def _call_client(self, client):

@@ -108,3 +108,27 @@ class TestCoreInbound(SmsProviderCase):
         self.assertEqual(alphanumeric.number, "Orange")
         self.assertFalse(alphanumeric.partner_id)
         self.assertFalse(known.sms_opt_out)
+
+
+@tagged("post_install", "-at_install")
+class TestInboundSafeguards(SmsProviderCase):
+    def test_same_message_is_stored_once(self):
+        provider = self._create_provider(name="P")
+        message = InboundMessage("+33612345631", "Hello", provider_message_id="sim-7")
+        provider._receive_inbound([message])
+        provider._receive_inbound([message, message])
+        self.assertEqual(
+            self.env["sms.inbound"].search_count(
+                [("provider_message_id", "=", "sim-7")]
+            ),
+            1,
+        )
+
+    def test_stop_from_a_short_code_is_kept_without_opt_out(self):
+        provider = self._create_provider(name="P")
+        inbound = provider._receive_inbound([InboundMessage("MyBank", "STOP")])
+        self.assertEqual(inbound.body, "STOP")
+        self.assertFalse(inbound.partner_id)
+        self.assertFalse(
+            self.env["phone.blacklist"].search([("number", "=", "MyBank")])
+        )
