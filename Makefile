@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export ODOO_SRC HTTP_PORT DB_NAME KEEP_DB DATA_DIR UPDATE
 
-.PHONY: help run test test-odoo test-pytest lint format readme install reset-demo clean-test-dbs clean
+.PHONY: help run test test-odoo test-pytest lint format install reset-demo clean-test-dbs clean
 
 help:
 	@echo "make run              install, create the demo database $${DB_NAME:-sms_demo} once, serve on http://localhost:$${HTTP_PORT:-8069}"
@@ -13,7 +13,6 @@ help:
 	@echo "make test-pytest      only pytest tests/"
 	@echo "make lint             only the linters"
 	@echo "make format           ruff format + ruff check --fix (rewrites files)"
-	@echo "make readme           regenerate each addon's README.md from its readme/*.md fragments"
 	@echo "make reset-demo       drop the demo database (the next 'make run' recreates it)"
 	@echo "make clean-test-dbs   drop test template databases and leftovers of interrupted runs"
 	@echo "make clean            remove var/ (logs, generated config)"
@@ -39,9 +38,6 @@ install:
 format: install
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
-
-readme: install
-	.venv/bin/python setup/gen_readme.py
 
 reset-demo:
 	@source setup/env.sh && setup/ensure-postgres.sh && \
