@@ -48,9 +48,11 @@ fi
 # The server answers but has no role for us: as root on a local cluster, make one.
 case "$out" in
     *"role \"$user\" does not exist"*)
-        if [ -z "${PGHOST:-}" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
-            echo "==> Creating the PostgreSQL role $user (superuser, local trust/peer auth)"
-            su postgres -c "createuser --superuser '$user'" && out="$(probe)" && exit 0
+        if [ -z "${PGHOST:-}" ] && [ -z "${PGUSER:-}" ] && [ "$(id -u)" = 0 ] &&
+           id postgres >/dev/null 2>&1; then
+            echo "==> Creating the PostgreSQL role $user (superuser) on the local cluster"
+            env -u PGUSER -u PGDATABASE su postgres -c "createuser --superuser '$user'" &&
+                out="$(probe)" && exit 0
         fi
         die "PostgreSQL answers but has no role '$user': create it with 'sudo -u postgres createuser --createdb $user', or set PGUSER to an existing role that can create databases."
         ;;
