@@ -7,6 +7,7 @@ import timeit
 import unicodedata
 
 import pytest
+
 from odoo.addons.sms_mailing.tools import segments
 from odoo.addons.sms_mailing.tools.segments import (
     GSM7,
