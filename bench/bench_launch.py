@@ -1,0 +1,690 @@
+#!/usr/bin/env python3
+"""Launch benchmark: audience to queued messages, sms_mailing vs mass_mailing_sms.
+
+For each size N, a database is copied from a cached template (contacts, sms,
+mass_mailing_sms and sms_mailing installed without demo data), filled with N
+tagged contacts (1% duplicate numbers, 1% blacklisted, 1% "Do not use SMS",
+1% invalid numbers), then each product launches a mailing to the tag in its own
+process, so that the peak memory is measured per product:
+
+- ours: ``sms.mailing.action_launch()`` then the real ``_cron_process()`` (it
+  queues the audience in committed batches of ``sms_mailing.queue_batch_size``);
+- anchor: a ``mailing.mailing`` of type SMS launched the way Odoo's queue cron
+  does (``action_launch()`` then ``_process_mass_mailing_queue()``), which
+  builds every ``sms.sms`` in one composer and one transaction. Its "Keep
+  archives" option (a chatter note per contact) is off unless
+  ``--anchor-keep-archives yes``: ours writes no such note either.
+
+Nothing is sent: the bench processes run no cron, and the bench databases'
+scheduled actions are switched off. Usage (from the repository root)::
+
+    .venv/bin/python bench/bench_launch.py --sizes 10000,100000 [--db NAME] [--keep]
+"""
+
+# A command-line script: its table goes to stdout.
+# pylint: disable=print-used
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo"))
+ADDONS_PATH = f"{ODOO_SRC / 'odoo' / 'addons'},{ROOT}"
+DATA_DIR = Path(
+    os.environ.get("DATA_DIR")
+    or Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share") / "Odoo"
+)
+TEMPLATE = "sms_bench_tpl"
+MODULES = "contacts,sms,mass_mailing_sms,sms_mailing"
+# Bumped when the way the template or the data are built changes.
+TEMPLATE_VERSION = "1"
+BODY = "Hello {{ object.name }}, our spring sale starts Monday: 20% off in every store."
+TAG = "SMS bench audience"
+# The anchor's res_ids travel as a Python literal: raise Odoo's 100 KiB limit.
+LITEVAL_BUFFER = "100000000"
+ANCHOR_NAME = "mass_mailing_sms"
+OURS_NAME = "sms_mailing"
+
+# (country code, national mobile prefix, number of random digits after it)
+MOBILE_PLANS = [
+    ("FR", "6", 8),
+    ("DE", "151", 8),
+    ("RU", "9", 9),
+    ("ES", "6", 8),
+    ("IT", "347", 7),
+    ("GB", "75", 8),
+    ("BE", "47", 7),
+    ("PL", "50", 7),
+]
+FIRST_NAMES = {
+    "FR": ["Camille", "Louis", "Chloé", "Hugo", "Léa", "Jules", "Manon", "Arthur"],
+    "DE": ["Lukas", "Anna", "Jonas", "Lena", "Felix", "Mia", "Paul", "Hannah"],
+    "RU": ["Анна", "Иван", "Мария", "Дмитрий", "Ольга", "Сергей", "Елена", "Павел"],
+    "ES": ["Lucía", "Hugo", "Martina", "Pablo", "Sofía", "Álvaro", "Carmen", "Diego"],
+    "IT": ["Giulia", "Marco", "Chiara", "Luca", "Sara", "Matteo", "Elena", "Paolo"],
+    "GB": ["Oliver", "Amelia", "Harry", "Isla", "Jack", "Emily", "George", "Ava"],
+    "BE": ["Noah", "Emma", "Liam", "Olivia", "Adam", "Louise", "Arthur", "Elena"],
+    "PL": ["Jakub", "Zuzanna", "Antoni", "Julia", "Jan", "Maja", "Szymon", "Zofia"],
+}
+LAST_NAMES = {
+    "FR": ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit"],
+    "DE": ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner"],
+    "RU": ["Иванов", "Смирнов", "Кузнецов", "Попов", "Васильев", "Петров", "Соколов"],
+    "ES": ["García", "Rodríguez", "González", "Fernández", "López", "Martínez"],
+    "IT": ["Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo"],
+    "GB": ["Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson"],
+    "BE": ["Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes"],
+    "PL": ["Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kowalczyk", "Kamiński"],
+}
+
+
+def say(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, **kwargs):
+    return subprocess.run(cmd, check=True, **kwargs)
+
+
+def psql(db, sql):
+    out = subprocess.run(
+        ["psql", "-d", db, "-Atqc", sql], capture_output=True, text=True, check=False
+    )
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def db_exists(name):
+    return (
+        psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
+    )
+
+
+def drop_db(name):
+    run(["dropdb", "--if-exists", "--force", name], capture_output=True)
+    shutil.rmtree(DATA_DIR / "filestore" / name, ignore_errors=True)
+
+
+def empty_config():
+    """An explicit, empty configuration file: keeps ~/.odoorc out of the way."""
+    path = Path(tempfile.gettempdir()) / f"sms_bench_{os.getuid()}.conf"
+    path.write_text("[options]\n")
+    return str(path)
+
+
+def odoo_args(db):
+    return [
+        "-c",
+        empty_config(),
+        f"--addons-path={ADDONS_PATH}",
+        f"--data-dir={DATA_DIR}",
+        "-d",
+        db,
+        "--db-filter",
+        f"^{db}$",
+        "--max-cron-threads=0",
+        "--log-level=warn",
+    ]
+
+
+# ----------------------------------------------------------------------
+# Template database
+# ----------------------------------------------------------------------
+def template_key():
+    """Odoo's version and our addon's source: a change rebuilds the template."""
+    digest = hashlib.sha1(TEMPLATE_VERSION.encode())
+    digest.update((ODOO_SRC / "odoo" / "release.py").read_bytes())
+    digest.update(str(ODOO_SRC).encode())
+    addon = ROOT / "sms_mailing"
+    for path in sorted(addon.rglob("*")):
+        if path.suffix in (".py", ".xml", ".csv") and "tests" not in path.parts:
+            digest.update(str(path.relative_to(addon)).encode())
+            digest.update(path.read_bytes())
+    return f"{MODULES} {digest.hexdigest()[:16]}"
+
+
+def ensure_template():
+    key = template_key()
+    if db_exists(TEMPLATE):
+        if (
+            psql(
+                TEMPLATE,
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
+                f" WHERE datname = '{TEMPLATE}'",
+            )
+            == key
+        ):
+            say(f"template {TEMPLATE} is up to date")
+            return
+        say(f"template {TEMPLATE} is stale (Odoo or sms_mailing changed): rebuilding")
+        drop_db(TEMPLATE)
+    build = f"{TEMPLATE}_build_{os.getpid()}"
+    say(f"building the template {TEMPLATE} ({MODULES}, without demo data), ~1-2 min")
+    t0 = time.monotonic()
+    drop_db(build)
+    cmd = [
+        sys.executable,
+        str(ODOO_SRC / "odoo-bin"),
+        *odoo_args(build),
+        "-i",
+        MODULES,
+        "--without-demo=all",
+        "--stop-after-init",
+        "--no-http",
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode or "ERROR" in res.stderr:
+        drop_db(build)
+        sys.exit(f"Building the template failed:\n{res.stderr[-4000:]}")
+    for sql in (
+        f"ALTER DATABASE {build} RENAME TO {TEMPLATE}",
+        f"COMMENT ON DATABASE {TEMPLATE} IS '{key}'",
+    ):
+        run(["psql", "-d", "postgres", "-qc", sql])
+    src = DATA_DIR / "filestore" / build
+    if src.exists():
+        src.rename(DATA_DIR / "filestore" / TEMPLATE)
+    say(f"template built in {time.monotonic() - t0:.0f} s")
+
+
+def create_db(name):
+    drop_db(name)
+    run(["createdb", "-T", TEMPLATE, name])
+    src = DATA_DIR / "filestore" / TEMPLATE
+    if src.exists():
+        shutil.copytree(src, DATA_DIR / "filestore" / name)
+
+
+# ----------------------------------------------------------------------
+# In-process Odoo (children)
+# ----------------------------------------------------------------------
+def open_registry(db):
+    import odoo  # noqa: PLC0415
+    from odoo.modules.registry import Registry  # noqa: PLC0415
+
+    odoo.tools.config.parse_config(odoo_args(db))
+    return Registry(db)
+
+
+def rss_kib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_peak():
+    """Reset the peak RSS to the current RSS (Linux >= 4.0), so that the peak
+    measured after the launch is the launch's own."""
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
+        say("cannot reset the peak RSS: the figure includes the registry load")
+    return rss_kib()
+
+
+def peak_kib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+# ----------------------------------------------------------------------
+# Data (not timed)
+# ----------------------------------------------------------------------
+def plan_contacts(size, seed=42):
+    """The contacts to create: a list of dicts, and the expected counts."""
+    import phonenumbers  # noqa: PLC0415
+
+    rng = random.Random(seed)
+    kinds = ["normal"] * size
+    one = max(1, size // 100)
+    slots = rng.sample(range(size), 4 * one)
+    for i, kind in enumerate(("duplicate", "blacklist", "optout", "invalid")):
+        for index in slots[i * one : (i + 1) * one]:
+            kinds[index] = kind
+    per_country = {code: set() for code, _prefix, _n in MOBILE_PLANS}
+    contacts = []
+    for kind in kinds:
+        code, prefix, ndigits = MOBILE_PLANS[rng.randrange(len(MOBILE_PLANS))]
+        while True:
+            digits = str(rng.randrange(10**ndigits)).zfill(ndigits)
+            if digits not in per_country[code] and phonenumbers.is_valid_number(
+                phonenumbers.parse(prefix + digits, code)
+            ):
+                per_country[code].add(digits)
+                break
+        contacts.append(
+            {
+                "kind": kind,
+                "country": code,
+                "national": prefix + digits,
+                "name": " ".join(
+                    (rng.choice(FIRST_NAMES[code]), rng.choice(LAST_NAMES[code]))
+                ),
+                "field": "phone" if rng.random() < 0.2 else "mobile",
+                "national_format": rng.random() < 0.5,
+            }
+        )
+    # a duplicate takes the number of an earlier normal contact
+    normals = [c for c in contacts if c["kind"] == "normal"]
+    for contact in contacts:
+        if contact["kind"] == "duplicate":
+            source = rng.choice(normals)
+            contact["country"] = source["country"]
+            contact["national"] = source["national"]
+            contact["national_format"] = not source["national_format"]
+    counts = {kind: kinds.count(kind) for kind in set(kinds)}
+    return contacts, counts
+
+
+def populate(env, size):
+    """Create the audience by SQL; phone_sanitized is computed with Odoo's own
+    formatting (``_phone_format_number``), exactly as its stored compute does."""
+    import phonenumbers  # noqa: PLC0415
+
+    cr = env.cr
+    Partner = env["res.partner"]
+    countries = {
+        c.code: c
+        for c in env["res.country"].search(
+            [("code", "in", [code for code, _p, _n in MOBILE_PLANS])]
+        )
+    }
+    tag = env["res.partner.category"].create({"name": TAG})
+    contacts, counts = plan_contacts(size)
+    blacklisted = []
+    rows = []
+    for contact in contacts:
+        country = countries[contact["country"]]
+        if contact["kind"] == "invalid":
+            raw = f"+{country.phone_code} {contact['national'][:3]}"
+        else:
+            number = phonenumbers.parse(contact["national"], contact["country"])
+            fmt = (
+                phonenumbers.PhoneNumberFormat.NATIONAL
+                if contact["national_format"]
+                else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+            raw = phonenumbers.format_number(number, fmt)
+        sanitized = Partner._phone_format_number(raw, country, force_format="E164")
+        if bool(sanitized) == (contact["kind"] == "invalid"):
+            raise RuntimeError(f"unexpected sanitation of {raw}: {sanitized}")
+        if contact["kind"] == "blacklist":
+            blacklisted.append(sanitized)
+        rows.append(
+            (
+                contact["name"],
+                country.id,
+                raw if contact["field"] == "mobile" else None,
+                raw if contact["field"] == "phone" else None,
+                sanitized or None,
+                contact["kind"] == "optout",
+            )
+        )
+    for start in range(0, len(rows), 10000):
+        chunk = rows[start : start + 10000]
+        cr.execute(
+            """
+            WITH new AS (
+                INSERT INTO res_partner (name, complete_name, country_id, mobile,
+                    phone, phone_sanitized, sms_opt_out, type, active, is_company,
+                    partner_share, lang, color, create_uid, write_uid, create_date,
+                    write_date)
+                SELECT n, n, c, m, p, s, o, 'contact', TRUE, FALSE, TRUE, 'en_US', 0,
+                       1, 1, now() at time zone 'UTC', now() at time zone 'UTC'
+                  FROM unnest(%s::varchar[], %s::int[], %s::varchar[], %s::varchar[],
+                              %s::varchar[], %s::bool[]) AS t(n, c, m, p, s, o)
+                RETURNING id
+            )
+            INSERT INTO res_partner_res_partner_category_rel (category_id, partner_id)
+            SELECT %s, id FROM new
+            """,
+            [[row[i] for row in chunk] for i in range(6)] + [tag.id],
+        )
+    cr.execute(
+        "UPDATE res_partner SET commercial_partner_id = id"
+        " WHERE commercial_partner_id IS NULL"
+    )
+    env["phone.blacklist"].create([{"number": number} for number in blacklisted])
+    env.invalidate_all()
+    group = env["sms.mailing.group"].create(
+        {"name": TAG, "domain": repr([("category_id", "in", [tag.id])])}
+    )
+    env["sms.provider"].create(
+        {"name": "Bench (demo, simulated)", "provider_type": "demo", "active": True}
+    )
+    # no scheduled action may run here, even from a server that serves every db
+    cr.execute("UPDATE ir_cron SET active = FALSE")
+    return {"tag_id": tag.id, "group_id": group.id, "counts": counts}
+
+
+# ----------------------------------------------------------------------
+# The two launches (timed)
+# ----------------------------------------------------------------------
+def outcome(env, field, mailing_id):
+    env.cr.execute(
+        f"SELECT state, failure_type, count(*) FROM sms_sms WHERE {field} = %s"
+        " GROUP BY state, failure_type",
+        [mailing_id],
+    )
+    rows = env.cr.fetchall()
+    queued = sum(n for state, _f, n in rows if state == "outgoing")
+    excluded = {f or state: n for state, f, n in rows if state != "outgoing"}
+    return queued, excluded
+
+
+def launch_ours(env, setup):
+    mailing = env["sms.mailing"].create(
+        {"name": "Bench", "body": BODY, "group_ids": [(6, 0, [setup["group_id"]])]}
+    )
+    env.cr.commit()
+    base = reset_peak()
+    t0 = time.perf_counter()
+    mailing.action_launch()
+    env.cr.commit()
+    env["sms.mailing"]._cron_process(time_budget=10**9)
+    env.cr.commit()
+    seconds = time.perf_counter() - t0
+    peak = peak_kib()
+    mailing.invalidate_recordset()
+    if not mailing.audience_done:
+        raise RuntimeError(f"our launch did not finish: {mailing.launch_error}")
+    queued, excluded = outcome(env, "sms_mailing_id", mailing.id)
+    return seconds, peak - base, queued, excluded
+
+
+def batch_size(env):
+    return int(
+        env["ir.config_parameter"]
+        .sudo()
+        .get_param("sms_mailing.queue_batch_size", 2000)
+    )
+
+
+def launch_anchor(env, setup, keep_archives):
+    model = env["ir.model"]._get("res.partner")
+    mailing = (
+        env["mailing.mailing"]
+        .with_context(default_mailing_type="sms")
+        .create(
+            {
+                "subject": "Bench",
+                "mailing_type": "sms",
+                "mailing_model_id": model.id,
+                "mailing_domain": repr([("category_id", "in", [setup["tag_id"]])]),
+                "body_plaintext": BODY,
+                "keep_archives": keep_archives,
+            }
+        )
+    )
+    env.cr.commit()
+    base = reset_peak()
+    t0 = time.perf_counter()
+    mailing.action_launch()
+    env["mailing.mailing"]._process_mass_mailing_queue()
+    env.cr.commit()
+    seconds = time.perf_counter() - t0
+    peak = peak_kib()
+    queued, excluded = outcome(env, "mailing_id", mailing.id)
+    return seconds, peak - base, queued, excluded
+
+
+def child(args):
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+
+    registry = open_registry(args.db)
+    setup = json.loads(args.setup) if args.setup else {}
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        if args.child == "populate":
+            result = populate(env, args.size)
+        else:
+            if args.child == "ours":
+                measure = launch_ours(env, setup)
+            else:
+                measure = launch_anchor(env, setup, args.anchor_keep_archives == "yes")
+            seconds, mem_kib, queued, excluded = measure
+            env.cr.execute(
+                "SELECT count(*) FROM sms_sms"
+                " WHERE state NOT IN ('outgoing', 'canceled')"
+            )
+            result = {
+                "seconds": seconds,
+                "mem_kib": mem_kib,
+                "queued": queued,
+                "excluded": excluded,
+                "sent": env.cr.fetchone()[0],
+                "batch_size": batch_size(env),
+            }
+        cr.commit()  # pylint: disable=invalid-commit
+    Path(args.result).write_text(json.dumps(result))
+
+
+def spawn(phase, db, size, setup=None, keep_archives="no"):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            phase,
+            "--db",
+            db,
+            "--size",
+            str(size),
+            "--result",
+            out.name,
+            "--anchor-keep-archives",
+            keep_archives,
+        ]
+        if setup:
+            cmd += ["--setup", json.dumps(setup)]
+        env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=LITEVAL_BUFFER)
+        t0 = time.monotonic()
+        with subprocess.Popen(cmd, env=env) as proc:
+            while True:
+                try:
+                    proc.wait(timeout=30)
+                    break
+                except subprocess.TimeoutExpired:
+                    say(f"  {phase}: still running ({time.monotonic() - t0:.0f} s)")
+        if proc.returncode:
+            raise RuntimeError(f"the {phase} process failed (exit {proc.returncode})")
+        return json.loads(Path(out.name).read_text())
+
+
+# ----------------------------------------------------------------------
+# Parent
+# ----------------------------------------------------------------------
+def bench_size(base_db, size, args):
+    db = f"{base_db}_{size}"
+    say(f"N={size:,}: database {db} from {TEMPLATE}")
+    create_db(db)
+    try:
+        return measure_size(db, size, args)
+    finally:
+        if not args.keep:
+            drop_db(db)
+
+
+def measure_size(db, size, args):
+    t0 = time.monotonic()
+    setup = spawn("populate", db, size)
+    # planner statistics, as a live database has them
+    run(["psql", "-d", db, "-qc", "VACUUM ANALYZE"], capture_output=True)
+    say(
+        f"N={size:,}: {size:,} contacts created in {time.monotonic() - t0:.0f} s"
+        f" ({setup['counts']})"
+    )
+    results = {}
+    for product in (OURS_NAME, ANCHOR_NAME):
+        say(f"N={size:,}: launching {product} ...")
+        phase = "ours" if product == OURS_NAME else "anchor"
+        results[product] = spawn(phase, db, size, setup, args.anchor_keep_archives)
+        say(f"N={size:,}: {product} done in {results[product]['seconds']:.1f} s")
+    results["compare"] = compare(db)
+    return setup["counts"], results
+
+
+COMPARE_SQL = """
+WITH ours AS (SELECT * FROM sms_sms WHERE sms_mailing_id IS NOT NULL),
+     anchor AS (SELECT * FROM sms_sms WHERE mailing_id IS NOT NULL)
+SELECT
+  (SELECT count(*) FROM (SELECT number FROM ours WHERE state = 'outgoing'
+                         EXCEPT SELECT number FROM anchor WHERE state = 'outgoing') x),
+  (SELECT count(*) FROM (SELECT number FROM anchor WHERE state = 'outgoing'
+                         EXCEPT SELECT number FROM ours WHERE state = 'outgoing') x),
+  (SELECT count(*) FROM ours o JOIN anchor a USING (partner_id)
+    WHERE o.failure_type = 'sms_duplicate'
+      AND a.failure_type IS DISTINCT FROM 'sms_duplicate'),
+  (SELECT count(*) FROM ours o JOIN anchor a USING (partner_id)
+    WHERE o.state = 'outgoing' AND a.state = 'outgoing' AND o.body != a.body)
+"""
+
+
+def compare(db):
+    """What differs between the two products' messages, contact by contact."""
+    row = psql(db, COMPARE_SQL).split("|")
+    keys = ("only_ours", "only_anchor", "dup_elsewhere", "body_differs")
+    return dict(zip(keys, map(int, row), strict=True))
+
+
+def print_table(all_results, args):
+    header = (
+        f"{'size':>8}  {'product':<17} {'seconds':>8} {'rec/s':>9} {'peak MiB':>9}"
+        f" {'queued':>8} {'excluded':>9} {'anchor/ours':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for size, (_counts, results) in all_results.items():
+        ours = results[OURS_NAME]
+        for product in (OURS_NAME, ANCHOR_NAME):
+            res = results[product]
+            ratio = (
+                f"{res['seconds'] / ours['seconds']:.1f}x"
+                if product == ANCHOR_NAME
+                else ""
+            )
+            print(
+                f"{size:>8,}  {product:<17} {res['seconds']:>8.2f}"
+                f" {size / res['seconds']:>9,.0f} {res['mem_kib'] / 1024:>9.1f}"
+                f" {res['queued']:>8,} {sum(res['excluded'].values()):>9,} {ratio:>12}"
+            )
+    print()
+    for size, (counts, results) in all_results.items():
+        print(f"N={size:,} contacts: {json.dumps(dict(sorted(counts.items())))}")
+        for product in (OURS_NAME, ANCHOR_NAME):
+            res = results[product]
+            excl = ", ".join(f"{k} {v:,}" for k, v in sorted(res["excluded"].items()))
+            print(f"  {product:<17} queued {res['queued']:,}; excluded: {excl}")
+        print_differences(counts, results)
+    print_summary(all_results, args)
+
+
+def print_differences(counts, results):
+    cmp = results["compare"]
+    print(
+        f"  queued numbers only in ours: {cmp['only_ours']:,}, only in the anchor:"
+        f" {cmp['only_anchor']:,}; same contact, different text: "
+        f"{cmp['body_differs']:,}"
+    )
+    if cmp["dup_elsewhere"]:
+        print(
+            f"  for {cmp['dup_elsewhere']:,} duplicate numbers the products skip a"
+            " different contact of the pair: ours keeps the oldest contact (lowest"
+            " id, keyset order), mass_mailing_sms the first in its search order"
+            " (by name); the counts do not change"
+        )
+    if "sms_optout" in results[ANCHOR_NAME]["excluded"]:
+        print(
+            "  mass_mailing_sms leaves out 'Do not use SMS' contacts through"
+            " sms_mailing's extension of its composer (sms_opt_out is ours)"
+        )
+    diff = results[ANCHOR_NAME]["queued"] - results[OURS_NAME]["queued"]
+    optout = counts.get("optout", 0)
+    if diff == 0:
+        print("  same number of queued messages")
+    elif diff == optout and "sms_optout" not in results[ANCHOR_NAME]["excluded"]:
+        print(
+            f"  the anchor queued {diff:+,} messages: the {optout:,} contacts marked"
+            " 'Do not use SMS' (sms_opt_out, a field of sms_mailing) are left out"
+            " by ours only"
+        )
+    else:
+        print(f"  UNEXPECTED: the anchor queued {diff:+,} messages, see above")
+    sent = sum(results[p]["sent"] for p in (OURS_NAME, ANCHOR_NAME))
+    print(f"  messages sent during the measures: {sent} (nothing may leave)")
+
+
+def print_summary(all_results, args):
+    print(
+        f"\nanchor launched with keep_archives={args.anchor_keep_archives}"
+        + (
+            " (its form's default for SMS: a chatter note per contact, more work"
+            " than ours does)"
+            if args.anchor_keep_archives == "yes"
+            else " (no chatter note per contact, like ours; its form's default for"
+            " SMS is yes: --anchor-keep-archives yes)"
+        )
+    )
+    for product in (OURS_NAME, ANCHOR_NAME):
+        mems = ", ".join(
+            f"{results[product]['mem_kib'] / 1024:.1f} MiB at {size:,}"
+            + (
+                f" ({results[product]['mem_kib'] / size:.1f} KiB/contact)"
+                if product == ANCHOR_NAME
+                else ""
+            )
+            for size, (_counts, results) in all_results.items()
+        )
+        print(f"peak memory above baseline, {product}: {mems}")
+    batch = next(iter(all_results.values()))[1][OURS_NAME].get("batch_size")
+    print(f"(sms_mailing queues in committed batches of {batch} contacts)")
+    for size, (_counts, results) in all_results.items():
+        ratio = results[ANCHOR_NAME]["seconds"] / results[OURS_NAME]["seconds"]
+        print(f"N={size:,} speedup: {ratio:.1f}x")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--db", default="sms_bench", help="prefix of the databases")
+    parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--anchor-keep-archives",
+        choices=("yes", "no"),
+        default="no",
+        help="the anchor's 'Keep archives' option: a chatter note per contact"
+        " (default no: the same work as ours; yes is its form's default for SMS)",
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--setup", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    t0 = time.monotonic()
+    ensure_template()
+    all_results = {}
+    for size in sizes:
+        all_results[size] = bench_size(args.db, size, args)
+    print_table(all_results, args)
+    say(f"total {time.monotonic() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
