@@ -36,6 +36,7 @@ class SmsMailing(models.Model):
         "res.users",
         "Responsible",
         default=lambda self: self.env.user,
+        copy=False,
         tracking=True,
     )
     company_id = fields.Many2one(

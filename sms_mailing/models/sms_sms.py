@@ -231,6 +231,11 @@ class SmsSms(models.Model):
                 if remaining:
                     self.env.ref("sms_mailing.ir_cron_sms_dispatch")._trigger()
                 break
+        if total:
+            # Ask for delivery statuses soon, and let mailings see their progress.
+            soon = fields.Datetime.now() + timedelta(seconds=30)
+            self.env.ref("sms_mailing.ir_cron_sms_poll_status")._trigger(soon)
+            self.env.ref("sms_mailing.ir_cron_sms_mailing_process")._trigger()
         return total
 
     def _due_where(self, company_ids):

@@ -247,6 +247,7 @@ class TestMailing(SmsProviderCase):
         self.assertFalse(copy.sms_ids)
         self.assertEqual(copy.body, mailing.body)
         self.assertEqual(copy.group_ids, mailing.group_ids)
+        self.assertEqual(copy.user_id, self.env.user)
 
     def test_retry_failed(self):
         mailing = self._mailing()
