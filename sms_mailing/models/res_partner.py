@@ -48,14 +48,9 @@ class ResPartner(models.Model):
 
     def action_open_sms_send(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Send an SMS to %(name)s", name=self.display_name),
-            "res_model": "sms.partner.send",
-            "view_mode": "form",
-            "target": "new",
-            "context": {"default_partner_id": self.id},
-        }
+        return self.env["sms.partner.send"]._action_open(
+            self, title=_("Send an SMS to %(name)s", name=self.display_name)
+        )
 
     def action_view_sms(self):
         self.ensure_one()

@@ -76,17 +76,11 @@ class SmsConversation(models.Model):
     def action_reply(self):
         self.ensure_one()
         self.action_mark_read()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Reply to %(number)s", number=self.number),
-            "res_model": "sms.partner.send",
-            "view_mode": "form",
-            "target": "new",
-            "context": {
-                "default_partner_id": self.partner_id.id,
-                "default_number": self.number,
-            },
-        }
+        return self.env["sms.partner.send"]._action_open(
+            self.partner_id,
+            number=self.number,
+            title=_("Reply to %(number)s", number=self.number),
+        )
 
 
 class SmsConversationMessage(models.Model):

@@ -279,17 +279,23 @@ class SmsProvider(models.Model):
         info = segments.analyze(text or "")
         if not info.parts:
             raise UserError(_("The message is empty."))
-        if info.parts > self.max_parts:
-            raise UserError(
-                _(
-                    "The message takes %(parts)s SMS parts; %(provider)s accepts "
-                    "at most %(max)s. Shorten the text.",
-                    parts=info.parts,
-                    provider=self.name,
-                    max=self.max_parts,
-                )
-            )
+        error = self._too_long_error(info.parts)
+        if error:
+            raise UserError(error)
         return info
+
+    def _too_long_error(self, parts):
+        """The sentence refusing a message of ``parts`` parts, or ``None``."""
+        self.ensure_one()
+        if parts <= self.max_parts:
+            return None
+        return _(
+            "The message takes %(parts)s SMS parts; %(provider)s accepts at most "
+            "%(max)s. Shorten the text.",
+            parts=parts,
+            provider=self.name,
+            max=self.max_parts,
+        )
 
     def _estimate_cost(self, numbers, text):
         """Estimate what sending ``text`` to ``numbers`` costs.

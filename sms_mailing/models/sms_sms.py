@@ -421,13 +421,7 @@ class SmsSms(models.Model):
                 sms.uuid,
                 api_provider.PERMANENT,
                 failure_type="unknown",
-                error=_(
-                    "The message takes %(parts)s parts; %(provider)s accepts at "
-                    "most %(max)s.",
-                    parts=sms.parts,
-                    provider=provider.name,
-                    max=provider.max_parts,
-                ),
+                error=provider._too_long_error(sms.parts),
             )
         todo = self - too_long
         if not todo:

@@ -191,7 +191,8 @@ class TestCoreRetry(SmsProviderCase):
             self._run_dispatch()
         self.assertSmsState(sms, "error", failure_type="unknown")
         self.assertEqual(
-            sms.error_message, "The message takes 2 parts; Short accepts at most 1."
+            sms.error_message,
+            "The message takes 2 SMS parts; Short accepts at most 1. Shorten the text.",
         )
         self.assertEqual(self.gateway_calls, [])
 

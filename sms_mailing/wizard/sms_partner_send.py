@@ -115,6 +115,21 @@ class SmsPartnerSend(models.TransientModel):
             else:
                 wizard.warning = False
 
+    @api.model
+    def _action_open(self, partner, number=None, title=None):
+        """The action opening this dialog for ``partner`` and/or ``number``."""
+        context = {"default_partner_id": partner.id}
+        if number:
+            context["default_number"] = number
+        return {
+            "type": "ir.actions.act_window",
+            "name": title or _("Send an SMS"),
+            "res_model": self._name,
+            "view_mode": "form",
+            "target": "new",
+            "context": context,
+        }
+
     def _check_sendable(self):
         self.ensure_one()
         if self.number_error:
