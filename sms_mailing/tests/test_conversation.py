@@ -52,3 +52,25 @@ class TestConversation(SmsProviderCase):
         self.assertEqual(self.sent_numbers, ["+33612345612"])
         sms = self.env["sms.sms"].search([("number", "=", "+33612345612")])
         self.assertEqual(sms.state, "pending")
+
+    def test_conversations_are_separated_per_company(self):
+        provider = self._create_provider(name="P")
+        provider._receive_inbound([InboundMessage("+33612345613", "Hi")])
+        other = self.env["res.company"].create({"name": "Other SMS company"})
+        user = self.env["res.users"].create(
+            {
+                "name": "Other company user",
+                "login": "sms_other_company_user",
+                "company_id": other.id,
+                "company_ids": [(6, 0, other.ids)],
+                "groups_id": [(6, 0, self.env.ref("base.group_user").ids)],
+            }
+        )
+        self.env.flush_all()
+        Conversation = self.env["sms.conversation"]
+        domain = [("number", "=", "+33612345613")]
+        self.assertEqual(len(Conversation.search(domain)), 1)
+        self.assertFalse(Conversation.with_user(user).search(domain))
+        self.assertFalse(
+            self.env["sms.conversation.message"].with_user(user).search(domain)
+        )
