@@ -187,7 +187,7 @@ class SmsMailing(models.Model):
     def _compute_estimate(self):
         for mailing in self:
             if mailing.state != "draft" or not mailing.id:
-                mailing.recipient_estimate = mailing.recipient_estimate or 0
+                mailing.recipient_estimate = 0
                 mailing.parts_estimate = 0
                 mailing.cost_estimate = False
                 continue
@@ -197,24 +197,23 @@ class SmsMailing(models.Model):
             mailing.parts_estimate = parts * stats["recipients"]
             mailing.cost_estimate = mailing._cost_estimate_text(stats)
 
+    def _provider_for(self, number):
+        """The mailing's provider, else the one routing picks for ``number``."""
+        self.ensure_one()
+        return (
+            self.provider_id
+            or self.env["sms.provider"]._route(number, company=self.company_id)[:1]
+        )
+
     def _cost_estimate_text(self, stats):
         if not stats["recipients"] or not self.body:
             return False
-        provider = (
-            self.provider_id
-            or self.env["sms.provider"]._route(
-                stats["sample_number"] or "", company=self.company_id
-            )[:1]
-        )
+        provider = self._provider_for(stats["sample_number"] or "")
         if not provider:
             return _("No provider available")
-        estimate = provider._estimate_cost(
-            [stats["sample_number"]], self._render_sample()
+        return provider._estimate_cost_text(
+            [stats["sample_number"]], self._render_sample(), times=stats["recipients"]
         )
-        if not estimate["available"]:
-            return estimate["message"]
-        total = estimate["total_cost"] * stats["recipients"]
-        return f"{total:.2f} {estimate['currency']}"
 
     @api.constrains("launch_type", "start_date")
     def _check_start_date(self):

@@ -338,6 +338,14 @@ class SmsProvider(models.Model):
             result["message"] = err.message
         return result
 
+    def _estimate_cost_text(self, numbers, text, times=1):
+        """The estimate as a user reads it: ``"0.20 EUR"`` (``times`` the cost
+        of ``text`` to ``numbers``), or why there is none."""
+        estimate = self._estimate_cost(numbers, text)
+        if not estimate["available"]:
+            return estimate["message"]
+        return f"{estimate['total_cost'] * times:.2f} {estimate['currency']}"
+
     def _fetch_balance(self):
         """Ask the provider for its balance; store it and warn when low."""
         self.ensure_one()

@@ -325,9 +325,10 @@ class SmsSms(models.Model):
             )
         return stuck
 
-    def _candidates(self, providers_by_company):
+    def _candidates(self):
         """Provider failover list for each message of ``self``."""
         Provider = self.env["sms.provider"].sudo()
+        providers_by_company = {}
         result = {}
         for sms in self:
             if sms.requested_provider_id:
@@ -369,23 +370,21 @@ class SmsSms(models.Model):
         if deferred:
             self._write_deferred(deferred)
         todo = self.filtered(lambda s: s.id not in deferred)
-        candidates = todo._candidates({})
+        candidates = todo._candidates()
         no_provider = todo.filtered(lambda s: not candidates[s.id])
+        unserved = {}
         for sms in no_provider:
-            sms._write_results_of(
-                None,
-                {
-                    sms.id: api_provider.SendResult(
-                        sms.uuid,
-                        api_provider.PERMANENT,
-                        failure_type="sms_country_not_supported",
-                        error=_(
-                            "No active SMS provider can send to %(number)s.",
-                            number=sms.number or _("an empty number"),
-                        ),
-                    )
-                },
+            unserved[sms.id] = api_provider.SendResult(
+                sms.uuid,
+                api_provider.PERMANENT,
+                failure_type="sms_country_not_supported",
+                error=_(
+                    "No active SMS provider can send to %(number)s.",
+                    number=sms.number or _("an empty number"),
+                ),
             )
+        if unserved:
+            no_provider._write_results_of(None, unserved)
         pending = {sid: cands for sid, cands in candidates.items() if cands}
         Provider = self.env["sms.provider"].sudo()
         while pending:

@@ -42,17 +42,8 @@ class SmsMailingPreview(models.TransientModel):
             wizard.parts = info.parts
             wizard.encoding = info.encoding
             number = wizard.partner_id.phone_sanitized
-            provider = mailing.provider_id or (
-                self.env["sms.provider"]._route(number, company=mailing.company_id)[:1]
-                if number
-                else self.env["sms.provider"]
-            )
-            if provider and number and wizard.body:
-                estimate = provider._estimate_cost([number], wizard.body)
-                wizard.cost = (
-                    f"{estimate['total_cost']:.2f} {estimate['currency']}"
-                    if estimate["available"]
-                    else estimate["message"]
-                )
+            provider = mailing._provider_for(number) if number else None
+            if provider and wizard.body:
+                wizard.cost = provider._estimate_cost_text([number], wizard.body)
             else:
                 wizard.cost = False

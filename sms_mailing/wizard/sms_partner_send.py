@@ -87,15 +87,9 @@ class SmsPartnerSend(models.TransientModel):
             if not (wizard.provider_id and wizard.number_e164 and wizard.body):
                 wizard.cost_text = False
                 continue
-            estimate = wizard.provider_id._estimate_cost(
+            wizard.cost_text = wizard.provider_id._estimate_cost_text(
                 [wizard.number_e164], wizard.body
             )
-            if estimate["available"]:
-                wizard.cost_text = (
-                    f"{estimate['total_cost']:.2f} {estimate['currency']}"
-                )
-            else:
-                wizard.cost_text = estimate["message"]
 
     @api.depends("partner_id.sms_opt_out", "partner_id.phone_sanitized_blacklisted")
     def _compute_warning(self):
