@@ -2,7 +2,7 @@
 # Variables: ODOO_SRC (Odoo 18.0 source), HTTP_PORT, DB_NAME, UPDATE=1 (make run:
 # upgrade our addons first), KEEP_DB=1 (make test: keep the test database).
 SHELL := /bin/bash
-export ODOO_SRC HTTP_PORT DB_NAME KEEP_DB DATA_DIR UPDATE
+export ODOO_SRC HTTP_PORT DB_NAME KEEP_DB DATA_DIR UPDATE TEST_TAGS
 
 .PHONY: help run test test-odoo test-pytest lint format install reset-demo clean-test-dbs clean
 

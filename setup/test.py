@@ -46,6 +46,7 @@ DATA_DIR = Path(os.environ["DATA_DIR"])
 VAR_DIR = Path(os.environ.get("VAR_DIR") or ROOT / "var")
 ADDONS = [a for a in os.environ["ADDONS"].split(",") if a]
 KEEP_DB = os.environ.get("KEEP_DB") not in (None, "", "0")
+TEST_TAGS = os.environ.get("TEST_TAGS", "")
 # Bump when the way the template is built changes: older templates are then unused.
 TEMPLATE_RECIPE = "2"
 KEEP_LOG_RUNS = 10
@@ -306,7 +307,7 @@ def odoo_test_phase(run, name, log_path, rc, seconds, modules):
             f"{len(scan['unexpected'])} ERROR/CRITICAL line(s) in the Odoo log"
         )
     empty = [mod for mod in modules if not per_module.get(mod)]
-    if empty:
+    if empty and not TEST_TAGS:
         problems.append("no Odoo test ran for " + ", ".join(empty))
     if rc != 0 and not (failed or errors or problems):
         problems.append(f"odoo-bin exited with status {rc}")
@@ -422,7 +423,9 @@ def create_test_db(template, db):
 
 
 def odoo_tests(run, db, log_dir):
-    tags = ",".join("/" + a for a in ADDONS)
+    # TEST_TAGS (a developer's shortcut, e.g. "/sms_mailing:TestMailing") runs only
+    # those tests; Odoo's SMS suites are then left out. CI never sets it.
+    tags = TEST_TAGS or ",".join("/" + a for a in ADDONS)
     say(f"==> Odoo tests of {', '.join(ADDONS)} (install with --test-tags {tags})")
     log_path = log_dir / "odoo-addons.log"
     rc, seconds = run_logged(
@@ -641,7 +644,10 @@ def main():
             if ok:
                 say(f"==> Test database {db} (copy of {template})")
                 odoo_tests(run, db, log_dir)
-                odoo_sms_tests(run, db, log_dir)
+                if TEST_TAGS:
+                    say("==> TEST_TAGS is set: a partial run, Odoo's SMS suites left out")
+                else:
+                    odoo_sms_tests(run, db, log_dir)
         if "pytest" in phases:
             pytest_phase(run, log_dir)
         if "lint" in phases:
