@@ -6,7 +6,6 @@ decoder with the fake modem's encoder, which are written apart.
 """
 
 import datetime
-import doctest
 
 import pytest
 
@@ -32,12 +31,6 @@ def submit(number, text, **kwargs):
         fake_modem.decode_submit(part.pdu, part.length)
         for part in encode_submit(number, text, **kwargs)
     ]
-
-
-def test_doctests():
-    failures, tried = doctest.testmod(pdu)
-    assert tried > 0
-    assert failures == 0
 
 
 # -- septet packing --------------------------------------------------------------

@@ -1,10 +1,7 @@
 """Provider routing and retry timing (sms_mailing/tools/routing.py, no database)."""
 
-import doctest
-
 import pytest
 
-from odoo.addons.sms_mailing.tools import routing
 from odoo.addons.sms_mailing.tools.routing import (
     backoff_seconds,
     invalid_prefixes,
@@ -12,12 +9,6 @@ from odoo.addons.sms_mailing.tools.routing import (
     order_candidates,
     parse_prefixes,
 )
-
-
-def test_doctests():
-    failures, tried = doctest.testmod(routing)
-    assert tried > 0
-    assert failures == 0
 
 
 @pytest.mark.parametrize(

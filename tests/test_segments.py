@@ -1,6 +1,5 @@
 """Exact segment counts, GSM-7 table and transliteration (no database)."""
 
-import doctest
 import itertools
 import random
 import timeit
@@ -8,7 +7,6 @@ import unicodedata
 
 import pytest
 
-from odoo.addons.sms_mailing.tools import segments
 from odoo.addons.sms_mailing.tools.segments import (
     GSM7,
     GSM7_BASIC,
@@ -390,12 +388,3 @@ def test_transliterated_text_becomes_gsm7():
     info = analyze(latin)
     assert info.encoding == GSM7
     assert (info.length, info.parts) == (len(latin), 1)
-
-
-# -- doctests -----------------------------------------------------------------
-
-
-def test_doctests():
-    result = doctest.testmod(segments, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 10
-    assert result.failed == 0
