@@ -119,6 +119,7 @@ class SmsInbound(models.Model):
 
     def _opt_out(self, partners, number):
         reason = _("Opted out by SMS: %(text)s", text=self.body)
+        # sudo: a STOP received from this number blacklists only this number.
         self.env["phone.blacklist"].sudo()._add([number], message=reason)
         partners.write({"sms_opt_out": True})
         for partner in partners:

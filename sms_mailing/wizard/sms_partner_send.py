@@ -149,6 +149,9 @@ class SmsPartnerSend(models.TransientModel):
     def _send_sms(self):
         """Send through the chatter of the contact, or alone for a bare number."""
         if not self.partner_id:
+            # sudo: sending from the dialog is what the SMS User group grants
+            # (no create right on sms.sms); the text is sent as typed, never
+            # rendered, and the SMS belongs to the user (create_uid).
             sms = (
                 self.env["sms.sms"]
                 .sudo()
@@ -176,6 +179,7 @@ class SmsPartnerSend(models.TransientModel):
                 sms_pid_to_number={self.partner_id.id: self.number_e164},
             )
         )
+        # sudo: the SMS just created for the message just posted.
         return (
             self.env["sms.sms"]
             .sudo()
