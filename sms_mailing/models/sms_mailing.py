@@ -706,7 +706,7 @@ class SmsMailing(models.Model):
             # of the user who launched: no sudo, so the cron can neither reach
             # contacts nor evaluate code that this user could not.
             launcher = mailing.launched_by_id or mailing.user_id or mailing.create_uid
-            mailing = mailing.with_user(launcher)
+            mailing = mailing.with_user(launcher).with_company(mailing.company_id)
             commit_batch(self.env)
             while not mailing.audience_done and mailing.state == "sending":
                 try:

@@ -187,6 +187,34 @@ class TestSecurityTexts(SmsProviderCase):
         self.assertIn(ODOO_MESSAGE, mailing.launch_error)
         self.assertFalse(mailing.sms_ids.filtered(lambda s: s.state == "outgoing"))
 
+    def test_cron_reaches_only_contacts_the_launcher_can_read(self):
+        other_company = self.env["res.company"].create({"name": "Hidden SMS Co"})
+        hidden = self._create_partner(
+            "Hidden", "+33612345684", company_id=other_company.id
+        )
+        with self.assertRaises(AccessError):
+            hidden.with_user(self.manager).check_access("read")
+        group = (
+            self.env["sms.mailing.group"]
+            .with_user(self.manager)
+            .create(
+                {
+                    "name": "Every number of the test",
+                    "domain": "[('mobile', 'like', '+3361234568')]",
+                }
+            )
+        )
+        self.assertEqual(
+            self.env["res.partner"].search_count(group._get_domain()), 3
+        )  # the superuser sees 3 contacts
+        mailing = self._mailing_as(
+            self.manager, partner_ids=[(5,)], group_ids=[(6, 0, group.ids)]
+        )
+        self.assertEqual(mailing.recipient_estimate, 2)
+        mailing.action_launch()
+        self.env["sms.mailing"]._cron_process()  # run as the superuser
+        self.assertEqual(mailing.sms_ids.partner_id, self.ann + self.bob)
+
     def test_preview_and_test_send_render_as_the_user(self):
         # A text stored by a superuser path (demo data, a script) is still
         # refused to a user who could not have written it.
