@@ -605,6 +605,9 @@ class SmsMailing(models.Model):
 
     def _main_provider(self):
         self.ensure_one()
+        # Routing hands out providers in sudo: only who may run the mailing
+        # asks them for a balance or availability.
+        self.check_access("write")
         provider = (
             self.provider_id
             or self.env["sms.provider"]._get_active_providers(self.company_id)[:1]

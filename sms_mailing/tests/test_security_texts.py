@@ -382,3 +382,22 @@ class TestSecurityConversations(SmsProviderCase):
         self.assertTrue(
             self.env["sms.conversation"].with_user(self.manager).search(domain)
         )
+
+    def test_users_mark_received_sms_read_but_do_not_rewrite_them(self):
+        inbound = self.provider._receive_inbound([InboundMessage("+33612345691", "Hi")])
+        as_user = inbound.with_user(self.user_a)
+        as_user.action_mark_read()
+        as_user.write({"partner_id": self.partner.id})
+        self.assertTrue(inbound.is_read)
+        self.assertEqual(inbound.partner_id, self.partner)
+        with self.assertRaisesRegex(AccessError, "Only SMS managers"):
+            as_user.write({"body": "Something else"})
+        inbound.with_user(self.manager).write({"body": "Fixed"})
+        self.assertEqual(inbound.body, "Fixed")
+
+    def test_users_cannot_ask_providers_through_a_mailing(self):
+        mailing = self.env["sms.mailing"].create({"name": "M", "body": "Hi"})
+        with self.assertRaises(AccessError):
+            mailing.with_user(self.user_a).action_check_balance()
+        result = mailing.with_user(self.manager).action_check_availability()
+        self.assertEqual(result["type"], "ir.actions.client")
