@@ -336,6 +336,7 @@ class SmsSms(models.Model):
         result = {}
         for sms in self:
             if sms.requested_provider_id:
+                # sudo: only its active flag is read
                 requested = sms.requested_provider_id.sudo()
                 result[sms.id] = [requested.id] if requested.active else []
                 continue
@@ -393,6 +394,7 @@ class SmsSms(models.Model):
         if unserved:
             no_provider._write_results_of(None, unserved)
         pending = {sid: cands for sid, cands in candidates.items() if cands}
+        # sudo: the providers hand over the messages (credentials stay inside)
         Provider = self.env["sms.provider"].sudo()
         while pending:
             by_provider = defaultdict(list)

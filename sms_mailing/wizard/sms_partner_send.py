@@ -166,9 +166,10 @@ class SmsPartnerSend(models.TransientModel):
             )
             sms.send()
             return sms
-        # Sending from the card is what the SMS User group grants: a user who
-        # may read the contact may log the SMS on it, even without the right
-        # to edit contacts (Odoo asks for write access to post a message).
+        # sudo: sending from the card is what the SMS User group grants: a user
+        # who may read the contact (checked here) may log the SMS on it, even
+        # without the right to edit contacts (Odoo asks for write access to
+        # post a message); the text is sent as typed, never rendered.
         self.partner_id.check_access("read")
         message = (
             self.partner_id.sudo()
