@@ -17,7 +17,10 @@ from odoo.addons.sms_mailing.tools.provider import (
     ProviderError,
 )
 from odoo.addons.sms_provider_smsru.tests.fake_smsru import FakeSmsRu
-from odoo.addons.sms_provider_smsru.tools.smsru_client import SmsRuClient
+from odoo.addons.sms_provider_smsru.tools.smsru_client import (
+    MalformedCallback,
+    SmsRuClient,
+)
 
 API_ID = "4F2A1B3C-0000-1111-2222-333344445555"
 
@@ -452,6 +455,22 @@ def test_parse_callback_mapping_and_odd_entries(client):
     )
     assert client.parse_callback(None) == []
     assert client.parse_callback(["garbage", ""]) == []
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "sms_status",
+        "sms_status\n\n103",
+        "sms_status\n000000-1",
+        "sms_status\n000000-1\nOK",
+        "sms_status\n000000-1\n103\nyesterday",
+        "sms_status\n000000-1\n103\n99999999999999999999",
+    ],
+)
+def test_parse_callback_refuses_malformed_status_entries(client, entry):
+    with pytest.raises(MalformedCallback):
+        client.parse_callback(["sms_status\n000000-2\n103", entry])
 
 
 def test_callback_add(server, client):

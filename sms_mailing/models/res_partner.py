@@ -37,11 +37,14 @@ class ResPartner(models.Model):
             partner.sms_first_name = first
             partner.sms_last_name = last
 
+    @api.depends_context("uid")
     def _compute_sms_count(self):
+        # No sudo: the count is of the SMS the user may read (the button opens
+        # that list), never of other users' SMS.
         counts = dict(
-            self.env["sms.sms"]
-            .sudo()
-            ._read_group([("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
+            self.env["sms.sms"]._read_group(
+                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]
+            )
         )
         for partner in self:
             partner.sms_count = counts.get(partner, 0)

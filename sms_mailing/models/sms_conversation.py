@@ -1,20 +1,50 @@
-from odoo import _, fields, models, tools
+from odoo import _, api, fields, models, tools
 from odoo.tools import SQL
 
 # Sent and received messages of every number, the rows of a conversation.
+# Only the messages the current user may read are taken: the ids come from
+# ``_search`` on ``sms.sms`` and ``sms.inbound``, which applies their record
+# rules (an SMS User reads the SMS they sent and the received SMS of their
+# companies; a manager reads every SMS of their companies).
 MESSAGES_SQL = """
             SELECT s.id * 2 AS id, s.number, s.partner_id, s.body,
                    COALESCE(s.sent_at, s.create_date) AS date, 'out' AS direction,
-                   s.state, TRUE AS is_read, s.company_id,
+                   s.state, TRUE AS is_read, s.company_id, s.create_uid AS user_id,
                    s.id AS sms_id, NULL::integer AS inbound_id
               FROM sms_sms s
              WHERE s.number IS NOT NULL AND s.is_test IS NOT TRUE
                AND NOT (s.state = 'canceled' AND s.failure_type IS NOT NULL)
+               AND s.id IN %s
             UNION ALL
             SELECT i.id * 2 + 1, i.number, i.partner_id, i.body, i.received_at, 'in',
-                   'received', i.is_read, i.company_id, NULL, i.id
+                   'received', i.is_read, i.company_id, NULL, NULL, i.id
               FROM sms_inbound i
+             WHERE i.id IN %s
 """
+
+MESSAGES_DEPENDS = {
+    "sms.sms": [
+        "number",
+        "partner_id",
+        "body",
+        "sent_at",
+        "state",
+        "failure_type",
+        "company_id",
+        "is_test",
+        "create_uid",
+    ],
+    "sms.inbound": ["number", "partner_id", "body", "received_at", "is_read"],
+}
+
+
+def _messages_sql(env):
+    """The rows of every message ``env``'s user may read (see MESSAGES_SQL)."""
+    return SQL(
+        MESSAGES_SQL,
+        env["sms.sms"]._search([]).subselect(),
+        env["sms.inbound"]._search([]).subselect(),
+    )
 
 
 class SmsConversation(models.Model):
@@ -23,6 +53,7 @@ class SmsConversation(models.Model):
     _name = "sms.conversation"
     _description = "SMS Conversation"
     _auto = False
+    _depends = MESSAGES_DEPENDS
     _order = "last_date DESC"
     _rec_name = "number"
 
@@ -37,12 +68,12 @@ class SmsConversation(models.Model):
         "sms.conversation.message", compute="_compute_message_ids", string="Thread"
     )
 
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL(
-                """
-            CREATE VIEW %s AS
+    @property
+    def _table_query(self):
+        # Built for the current user: each sees the totals and last text of
+        # the messages they may read, never another user's outgoing text.
+        return SQL(
+            """
             SELECT hashtext(m.number) & 2147483647 AS id,
                    m.number,
                    (array_agg(m.partner_id ORDER BY m.date DESC)
@@ -55,12 +86,15 @@ class SmsConversation(models.Model):
                    (array_agg(m.company_id ORDER BY m.date DESC))[1] AS company_id
               FROM (%s) AS m
           GROUP BY m.number
-                """,
-                SQL.identifier(self._table),
-                SQL(MESSAGES_SQL),
-            )
+            """,
+            _messages_sql(self.env),
         )
 
+    def init(self):
+        # Earlier versions stored a view shared by every user.
+        tools.drop_view_if_exists(self.env.cr, self._table)
+
+    @api.depends_context("uid")
     def _compute_message_ids(self):
         Message = self.env["sms.conversation.message"]
         for conversation in self:
@@ -89,6 +123,7 @@ class SmsConversationMessage(models.Model):
     _name = "sms.conversation.message"
     _description = "SMS Conversation Message"
     _auto = False
+    _depends = MESSAGES_DEPENDS
     _order = "date DESC, id DESC"
     _rec_name = "number"
 
@@ -111,11 +146,14 @@ class SmsConversationMessage(models.Model):
     )
     is_read = fields.Boolean(readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
+    user_id = fields.Many2one("res.users", "Sent by", readonly=True)
     sms_id = fields.Many2one("sms.sms", readonly=True)
     inbound_id = fields.Many2one("sms.inbound", readonly=True)
 
+    @property
+    def _table_query(self):
+        return _messages_sql(self.env)
+
     def init(self):
+        # Earlier versions stored a view shared by every user.
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL("CREATE VIEW %s AS %s", SQL.identifier(self._table), SQL(MESSAGES_SQL))
-        )

@@ -1,6 +1,7 @@
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from ..tools import phone
 
@@ -46,6 +47,22 @@ class SmsInbound(models.Model):
             "ON sms_inbound (provider_id, provider_message_id) "
             "WHERE provider_message_id IS NOT NULL"
         )
+
+    def write(self, vals):
+        # SMS Users answer the shared inbox: they mark messages read or unread
+        # and link them to a contact; the rest changes only by managers.
+        if (
+            set(vals) - {"is_read", "partner_id"}
+            and not self.env.su
+            and not self.env.user.has_group("sms_mailing.group_sms_manager")
+        ):
+            raise AccessError(
+                _(
+                    "Only SMS managers may change a received SMS; you may mark it "
+                    "read or link it to a contact."
+                )
+            )
+        return super().write(vals)
 
     def action_mark_read(self):
         self.write({"is_read": True})
@@ -119,6 +136,7 @@ class SmsInbound(models.Model):
 
     def _opt_out(self, partners, number):
         reason = _("Opted out by SMS: %(text)s", text=self.body)
+        # sudo: a STOP received from this number blacklists only this number.
         self.env["phone.blacklist"].sudo()._add([number], message=reason)
         partners.write({"sms_opt_out": True})
         for partner in partners:

@@ -5,7 +5,7 @@ from collections import defaultdict
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
@@ -24,10 +24,30 @@ EXCLUSIONS = (
 )
 
 
+# What a launched mailing keeps as it was launched: its text, audience,
+# provider and dates (the queuing cron reads them batch after batch).
+LOCKED_FIELDS = (
+    "body",
+    "partner_ids",
+    "group_ids",
+    "provider_id",
+    "company_id",
+    "launch_type",
+    "start_date",
+    "quiet_hours",
+    "quiet_start",
+    "quiet_end",
+)
+
+
 class SmsMailing(models.Model):
     _name = "sms.mailing"
     _description = "SMS Mailing"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    # mail.render.mixin: Odoo's "Restrict Template Rendering" rule
+    # (_check_access_right_dynamic_template) and its inline_template renderer.
+    # _unrestricted_rendering stays False: a text is rendered with the rights
+    # of the user who renders it (see _render_for), never trusted as stored.
+    _inherit = ["mail.thread", "mail.activity.mixin", "mail.render.mixin"]
     _order = "id DESC"
     _check_company_auto = True
 
@@ -54,7 +74,6 @@ class SmsMailing(models.Model):
         help="Macros such as {{ object.name }} or {{ object.country_id.name }} "
         "are replaced for each contact.",
     )
-    render_model = fields.Char(default="res.partner", store=False)
     launch_type = fields.Selection(
         [("immediate", "Immediately"), ("deferred", "At a given date")],
         default="immediate",
@@ -86,6 +105,13 @@ class SmsMailing(models.Model):
     quiet_end = fields.Float("Quiet until", default=9.0)
     sms_ids = fields.One2many("sms.sms", "sms_mailing_id", "SMS", copy=False)
     launched_at = fields.Datetime(readonly=True, copy=False)
+    launched_by_id = fields.Many2one(
+        "res.users",
+        "Launched by",
+        readonly=True,
+        copy=False,
+        help="The queuing renders the text with this user's rights.",
+    )
     done_at = fields.Datetime(readonly=True, copy=False)
     audience_done = fields.Boolean(readonly=True, copy=False)
     audience_cursor = fields.Integer(readonly=True, copy=False)
@@ -123,6 +149,9 @@ class SmsMailing(models.Model):
         ),
     ]
 
+    def _compute_render_model(self):
+        self.render_model = "res.partner"
+
     @api.depends("body")
     def _compute_body_info(self):
         for mailing in self:
@@ -132,6 +161,7 @@ class SmsMailing(models.Model):
 
     def _compute_statistics(self):
         self.env["sms.sms"].flush_model()
+        # sudo: counters only (no text, no number) of mailings the user can read.
         rows = (
             self.env["sms.sms"]
             .sudo()
@@ -211,8 +241,14 @@ class SmsMailing(models.Model):
         provider = self._provider_for(stats["sample_number"] or "")
         if not provider:
             return _("No provider available")
+        try:
+            sample = self._render_sample()
+        except UserError:
+            # A text this user may not render (or that does not render yet):
+            # Check and Launch say why; the estimate counts the raw text.
+            sample = self.body
         return provider._estimate_cost_text(
-            [stats["sample_number"]], self._render_sample(), times=stats["recipients"]
+            [stats["sample_number"]], sample, times=stats["recipients"]
         )
 
     @api.constrains("launch_type", "start_date")
@@ -224,6 +260,54 @@ class SmsMailing(models.Model):
     # ------------------------------------------------------------------
     # CRUD
     # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_body_rights(vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        locked = [name for name in LOCKED_FIELDS if name in vals]
+        if locked:
+            launched = self.filtered(lambda m: m.state != "draft")
+            if launched:
+                raise UserError(
+                    _(
+                        "The mailing %(name)s is no longer a draft: its text, "
+                        "audience, provider and dates cannot change any more. "
+                        "Duplicate it to send a new version.",
+                        name=launched[0].name,
+                    )
+                )
+        self._check_body_rights([vals])
+        return super().write(vals)
+
+    @api.model
+    def _check_body_rights(self, vals_list):
+        """Odoo's "Restrict Template Rendering" rule on texts about to be stored.
+
+        Only template editors may write a text with code (any expression but
+        the few Odoo allows everybody): Odoo's own check and message
+        (``_check_access_right_dynamic_template``), run on the new text before
+        anything is written.
+        """
+        for vals in vals_list:
+            if vals.get("body"):
+                self.new({"body": vals["body"]})._check_access_right_dynamic_template()
+
+    def _has_unsafe_expression(self):
+        """Odoo's decision for the one rendered field, the text.
+
+        (The mixin's default would read every field of the mailing, counters
+        included, on each write.)
+        """
+        return any(
+            self._has_unsafe_expression_template_inline_template(
+                mailing.body, "res.partner"
+            )
+            # sudo as in Odoo's mixin: the text is only read for the decision
+            for mailing in self.sudo()
+        )
+
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
         for mailing, vals in zip(self, vals_list, strict=True):
@@ -331,14 +415,38 @@ class SmsMailing(models.Model):
         return template
 
     def _render_for(self, template, partners):
-        """``{partner_id: text}`` for ``partners`` (a batch, prefetched)."""
+        """``{partner_id: text}`` for ``partners`` (a batch, prefetched).
+
+        The one place where a mailing text is rendered (queuing, sample,
+        preview, test send). It renders with the rights of the current user,
+        never as the superuser: the queuing cron calls it as the user who
+        launched the mailing. Odoo's rule is checked again here (a regex on
+        the text, once per batch), so a text that reached the database by
+        another path than a checked write is refused, not rendered.
+        """
+        self.ensure_one()
+        mailing = self.with_user(self.env.user)  # drops sudo, keeps the user
+        partners = partners.with_env(mailing.env)
+        try:
+            mailing._check_access_right_dynamic_template()
+        except AccessError as err:
+            raise AccessError(
+                _(
+                    "%(user)s may not render the text of %(mailing)s: %(error)s",
+                    user=mailing.env.user.name,
+                    mailing=mailing.name,
+                    error=err,
+                )
+            ) from err
         if template.is_static:
             return dict.fromkeys(partners.ids, template.text)
         if not template.simple:
             try:
-                return self.env["mail.render.mixin"]._render_template(
+                return mailing._render_template(
                     template.text, "res.partner", partners.ids, engine="inline_template"
                 )
+            except AccessError:
+                raise
             except Exception as err:
                 raise UserError(
                     _("A macro of the text cannot be rendered: %(error)s", error=err)
@@ -428,6 +536,7 @@ class SmsMailing(models.Model):
                 "audience_done": False,
                 "launch_error": False,
             }
+            values["launched_by_id"] = self.env.user.id
             if mailing.launch_type == "deferred":
                 values["state"] = "scheduled"
             else:
@@ -443,6 +552,8 @@ class SmsMailing(models.Model):
                     _("Only a draft, scheduled or sending mailing can be canceled.")
                 )
         self.write({"state": "canceled"})
+        # sudo: the write above proved the right to cancel these mailings;
+        # their own queued messages are canceled with them, whoever queued them.
         outgoing = (
             self.env["sms.sms"]
             .sudo()
@@ -466,6 +577,9 @@ class SmsMailing(models.Model):
         ).write({"state": "draft"})
 
     def action_retry_failed(self):
+        self.check_access("write")
+        # sudo: after the write check on the mailings, their own failed
+        # messages are queued again, whoever queued them.
         failed = (
             self.env["sms.sms"]
             .sudo()
@@ -491,6 +605,9 @@ class SmsMailing(models.Model):
 
     def _main_provider(self):
         self.ensure_one()
+        # Routing hands out providers in sudo: only who may run the mailing
+        # asks them for a balance or availability.
+        self.check_access("write")
         provider = (
             self.provider_id
             or self.env["sms.provider"]._get_active_providers(self.company_id)[:1]
@@ -501,6 +618,7 @@ class SmsMailing(models.Model):
 
     def action_preview(self):
         self.ensure_one()
+        self._check_access_right_dynamic_template()
         self._template()
         return {
             "type": "ir.actions.act_window",
@@ -513,6 +631,7 @@ class SmsMailing(models.Model):
 
     def action_test(self):
         self.ensure_one()
+        self._check_access_right_dynamic_template()
         self._template()
         return {
             "type": "ir.actions.act_window",
@@ -576,6 +695,7 @@ class SmsMailing(models.Model):
         if due:
             due.write({"state": "sending", "launched_at": now})
         if time_budget is None:
+            # sudo: a technical setting, only read
             time_budget = float(
                 self.env["ir.config_parameter"]
                 .sudo()
@@ -585,12 +705,18 @@ class SmsMailing(models.Model):
         for mailing in self.search(
             [("state", "=", "sending"), ("audience_done", "=", False)]
         ):
-            mailing = mailing.with_user(mailing.user_id or self.env.user)
+            # The audience is resolved and the text rendered with the rights
+            # of the user who launched: no sudo, so the cron can neither reach
+            # contacts nor evaluate code that this user could not.
+            launcher = mailing.launched_by_id or mailing.user_id or mailing.create_uid
+            mailing = mailing.with_user(launcher).with_company(mailing.company_id)
             commit_batch(self.env)
             while not mailing.audience_done and mailing.state == "sending":
                 try:
-                    mailing.sudo()._queue_batch()
-                except UserError as err:
+                    mailing._queue_batch()
+                except UserError as err:  # AccessError included
+                    # sudo: the cron records the failure on the mailing it
+                    # runs, whatever the launcher may still write.
                     mailing.sudo().write(
                         {"launch_error": str(err), "state": "canceled"}
                     )
@@ -609,6 +735,7 @@ class SmsMailing(models.Model):
         if not sending:
             return
         self.env["sms.sms"].flush_model()
+        # sudo: the cron reads which mailings still have queued messages.
         busy = {
             mailing.id
             for (mailing,) in self.env["sms.sms"]
@@ -632,6 +759,7 @@ class SmsMailing(models.Model):
         the number of contacts handled; sets ``audience_done`` at the end.
         """
         self.ensure_one()
+        # sudo: a technical setting, only read
         batch_size = batch_size or int(
             self.env["ir.config_parameter"]
             .sudo()

@@ -147,6 +147,7 @@ class SmsProvider(models.Model):
     @tools.ormcache()
     def _active_company_ids(self):
         """Ids of companies with an active provider (``False``: every company)."""
+        # sudo: a cached fact for every user (which companies route SMS).
         groups = self.sudo()._read_group([("active", "=", True)], ["company_id"])
         return frozenset(company.id for (company,) in groups)
 
@@ -255,6 +256,8 @@ class SmsProvider(models.Model):
     @api.model
     def _get_active_providers(self, company=None):
         company = company or self.env.company
+        # sudo: the active providers of ``company`` for routing, whatever the
+        # user's company selection; credentials stay behind field groups.
         return self.sudo().search(
             [("active", "=", True), ("company_id", "in", [company.id, False])]
         )
@@ -413,10 +416,14 @@ class SmsProvider(models.Model):
         as a modem's TP-MR are reused). Returns the updated messages.
         """
         self.ensure_one()
+        # sudo: statuses reported by this provider, applied only to the
+        # messages it sent (matched on provider and provider reference).
         return self.env["sms.sms"].sudo()._apply_status_updates(self, updates)
 
     def _receive_inbound(self, messages, stop_keywords=None):
         self.ensure_one()
+        # sudo: messages received by this provider (a cron or the provider's
+        # own route); nobody's input but the gateway's is stored.
         return (
             self.env["sms.inbound"]
             .sudo()

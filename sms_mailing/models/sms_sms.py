@@ -184,6 +184,7 @@ class SmsSms(models.Model):
     # Dispatcher
     # ------------------------------------------------------------------
     def _param(self, key, default):
+        # sudo: a technical setting, only read
         value = self.env["ir.config_parameter"].sudo().get_param(key)
         try:
             return type(default)(value) if value else default
@@ -305,6 +306,7 @@ class SmsSms(models.Model):
         domain = [("state", "=", "process"), ("process_started_at", "<", limit)]
         if company_ids and False not in company_ids:
             domain.append(("company_id", "in", list(company_ids)))
+        # sudo: the dispatcher's own recovery, whoever queued the messages.
         stuck = self.sudo().search(domain)
         if stuck:
             _logger.warning("%s SMS stuck in sending: marked failed", len(stuck))
@@ -327,11 +329,14 @@ class SmsSms(models.Model):
 
     def _candidates(self):
         """Provider failover list for each message of ``self``."""
+        # sudo: routing needs every active provider of the message's company
+        # (only ids leave this method), whatever the current user's companies.
         Provider = self.env["sms.provider"].sudo()
         providers_by_company = {}
         result = {}
         for sms in self:
             if sms.requested_provider_id:
+                # sudo: only its active flag is read
                 requested = sms.requested_provider_id.sudo()
                 result[sms.id] = [requested.id] if requested.active else []
                 continue
@@ -365,6 +370,9 @@ class SmsSms(models.Model):
         Transient failures fail over to the next matching provider, then are
         retried later with exponential backoff; permanent ones fail at once.
         """
+        # sudo: these messages were created (and so checked) by the caller;
+        # sending writes provider results and reads provider credentials that
+        # no SMS user may read, and nothing of them is returned to the caller.
         self = self.sudo().with_context(sms_skip_msg_notification=True)
         deferred = self._defer_until()
         if deferred:
@@ -386,6 +394,7 @@ class SmsSms(models.Model):
         if unserved:
             no_provider._write_results_of(None, unserved)
         pending = {sid: cands for sid, cands in candidates.items() if cands}
+        # sudo: the providers hand over the messages (credentials stay inside)
         Provider = self.env["sms.provider"].sudo()
         while pending:
             by_provider = defaultdict(list)
@@ -590,6 +599,7 @@ class SmsSms(models.Model):
         max_age = self._param("sms_mailing.status_max_age_hours", 72)
         since = fields.Datetime.now() - timedelta(hours=max_age)
         updated = self.browse()
+        # sudo: the status cron asks every provider about its own messages.
         for provider in self.env["sms.provider"].sudo().search([("active", "=", True)]):
             messages = self.sudo().search(
                 [

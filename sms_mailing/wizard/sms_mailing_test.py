@@ -38,6 +38,8 @@ class SmsMailingTest(models.TransientModel):
         body = (
             mailing._render_sample(self.partner_id) if self.partner_id else mailing.body
         )
+        # sudo: only SMS Managers reach this wizard (ir.model.access); the test
+        # message goes to the number they typed, with the text they could render.
         sms = (
             self.env["sms.sms"]
             .sudo()

@@ -149,6 +149,9 @@ class SmsPartnerSend(models.TransientModel):
     def _send_sms(self):
         """Send through the chatter of the contact, or alone for a bare number."""
         if not self.partner_id:
+            # sudo: sending from the dialog is what the SMS User group grants
+            # (no create right on sms.sms); the text is sent as typed, never
+            # rendered, and the SMS belongs to the user (create_uid).
             sms = (
                 self.env["sms.sms"]
                 .sudo()
@@ -163,9 +166,10 @@ class SmsPartnerSend(models.TransientModel):
             )
             sms.send()
             return sms
-        # Sending from the card is what the SMS User group grants: a user who
-        # may read the contact may log the SMS on it, even without the right
-        # to edit contacts (Odoo asks for write access to post a message).
+        # sudo: sending from the card is what the SMS User group grants: a user
+        # who may read the contact (checked here) may log the SMS on it, even
+        # without the right to edit contacts (Odoo asks for write access to
+        # post a message); the text is sent as typed, never rendered.
         self.partner_id.check_access("read")
         message = (
             self.partner_id.sudo()
@@ -176,6 +180,7 @@ class SmsPartnerSend(models.TransientModel):
                 sms_pid_to_number={self.partner_id.id: self.number_e164},
             )
         )
+        # sudo: the SMS just created for the message just posted.
         return (
             self.env["sms.sms"]
             .sudo()

@@ -175,6 +175,7 @@ class SmsProvider(models.Model):
                 raise ValidationError(
                     _("The baud rate and the timeout of the modem must be positive.")
                 )
+            # sudo: the PIN is checked, not returned.
             pin = provider.sudo().modem_pin
             if pin and not re.fullmatch(r"\d{4,8}", pin):
                 raise ValidationError(_("The SIM PIN is 4 to 8 digits."))
@@ -222,6 +223,7 @@ class SmsProvider(models.Model):
             config.update(
                 port=(self.modem_port or "").strip(),
                 baudrate=self.modem_baudrate,
+                # sudo: the PIN goes to the modem client only
                 pin=self.sudo().modem_pin or None,
                 smsc=self.modem_smsc or None,
                 delivery_reports=self.modem_delivery_reports,
@@ -261,6 +263,7 @@ class SmsProvider(models.Model):
                 self._modem_after_session(client)
 
     def _modem_lock_wait(self):
+        # sudo: a technical setting, only read
         value = (
             self.env["ir.config_parameter"]
             .sudo()
@@ -301,6 +304,7 @@ class SmsProvider(models.Model):
             return super()._receive_inbound(messages, stop_keywords=stop_keywords)
         self.ensure_one()
         ids = [m.provider_message_id for m in messages if m.provider_message_id]
+        # sudo: which of this modem's messages are already stored (references).
         known = set(
             self.env["sms.inbound"]
             .sudo()

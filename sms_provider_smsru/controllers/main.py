@@ -4,6 +4,8 @@ import logging
 from odoo import http
 from odoo.http import request
 
+from ..tools.smsru_client import MalformedCallback
+
 _logger = logging.getLogger(__name__)
 
 
@@ -20,10 +22,15 @@ class SmsRuCallbackController(http.Controller):
         """Delivery statuses pushed by SMS.ru (``data[]`` entries).
 
         The URL carries the provider's secret token; a wrong token or provider
-        gets a 403 and changes nothing. SMS.ru wants the body ``100`` back,
-        otherwise it keeps sending the same statuses.
+        gets a 403 and changes nothing, a malformed ``sms_status`` entry a 400
+        and changes nothing. SMS.ru wants the body ``100`` back, otherwise it
+        keeps sending the same statuses.
         """
-        provider = request.env["sms.provider"].sudo().browse(provider_id).exists()
+        provider = request.env["sms.provider"]
+        if 0 < provider_id < 2**31:
+            # sudo: a public route; the provider is only used after its secret
+            # token matched, and only to apply statuses to its own messages.
+            provider = provider.sudo().browse(provider_id).exists()
         expected = (
             provider.smsru_callback_token
             if provider and provider.provider_type == "smsru"
@@ -33,9 +40,7 @@ class SmsRuCallbackController(http.Controller):
             expected.encode(), (token or "").encode()
         ):
             _logger.warning("SMS.ru callback refused for provider %s", provider_id)
-            return request.make_response(
-                "Forbidden", headers=[("Content-Type", "text/plain")], status=403
-            )
+            return _text_response("Forbidden", 403)
         httprequest = request.httprequest
         entries = []
         for values in (httprequest.args, httprequest.form):
@@ -43,7 +48,19 @@ class SmsRuCallbackController(http.Controller):
                 if key == "data" or key.startswith("data["):
                     entries.extend(values.getlist(key))
         with provider._open_client() as client:
-            updates = client.parse_callback(entries)
+            try:
+                updates = client.parse_callback(entries)
+            except MalformedCallback as err:
+                _logger.warning(
+                    "SMS.ru callback refused for provider %s: %s", provider_id, err
+                )
+                return _text_response("Bad Request", 400)
         if updates:
             provider._apply_status_updates(updates)
-        return request.make_response("100", headers=[("Content-Type", "text/plain")])
+        return _text_response("100", 200)
+
+
+def _text_response(text, status):
+    return request.make_response(
+        text, headers=[("Content-Type", "text/plain")], status=status
+    )

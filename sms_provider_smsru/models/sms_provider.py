@@ -119,6 +119,8 @@ class SmsProvider(models.Model):
         return result
 
     def _smsru_ensure_token(self):
+        # sudo: the token field is for administrators only; it is set, never
+        # returned.
         for provider in self.sudo().filtered(
             lambda p: p.provider_type == "smsru" and not p.smsru_callback_token
         ):
@@ -130,6 +132,9 @@ class SmsProvider(models.Model):
     def action_smsru_register_callback(self):
         """Register this provider's callback URL with SMS.ru (``callback/add``)."""
         self.ensure_one()
+        self.check_access("write")
+        # sudo: the URL holds the token (an administrators' field); after the
+        # write check above only administrators get here.
         url = self.sudo().smsru_callback_url
         try:
             with self._open_client() as client:
@@ -160,6 +165,8 @@ class SmsProvider(models.Model):
 
     def action_smsru_regenerate_token(self):
         """New secret in the callback URL; the old URL stops working."""
+        self.check_access("write")
+        # sudo: after the write check, a new secret replaces the old one.
         for provider in self.sudo():
             provider.smsru_callback_token = _new_token()
         return True
@@ -167,6 +174,7 @@ class SmsProvider(models.Model):
     def action_smsru_push_stoplist(self):
         """Put opted-out and blacklisted numbers on the SMS.ru stop list."""
         self.ensure_one()
+        self.check_access("write")
         numbers = self._smsru_stoplist_numbers()
         try:
             with self._open_client() as client:
@@ -197,6 +205,7 @@ class SmsProvider(models.Model):
     def _get_client_config(self):
         config = super()._get_client_config()
         if self.provider_type == "smsru":
+            # sudo: credentials go to the client only, never to the caller.
             provider = self.sudo()
             config.update(
                 api_id=provider.smsru_api_id or "",
@@ -221,11 +230,13 @@ class SmsProvider(models.Model):
     def _smsru_stoplist_numbers(self):
         """``{e164: reason}`` of the numbers that must never get an SMS."""
         numbers = {}
+        # sudo: numbers only, sent to the provider's stop list (administrators).
         blacklist = self.env["phone.blacklist"].sudo().search([("active", "=", True)])
         for entry in blacklist:
             e164, error = phone.normalize(entry.number)
             if not error:
                 numbers[e164] = "Blacklisted in Odoo"
+        # sudo: every opted-out contact's numbers, sent to the stop list only.
         partners = (
             self.env["res.partner"]
             .sudo()

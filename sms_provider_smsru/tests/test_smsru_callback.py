@@ -75,3 +75,27 @@ class TestSmsRuCallback(HttpCase, SmsRuCase):
         response = self.url_open(path, data=self.server.callback_form(self.ids))
         self.assertEqual(response.text, "100")
         self.assertSmsState(self.sms, "pending")
+
+    def test_malformed_status_is_refused_and_changes_nothing(self):
+        form = self.server.callback_form(self.ids)
+        for entry in (
+            f"sms_status\n{self.ids[2]}\nnot-a-code",
+            "sms_status\n\n103",
+            f"sms_status\n{self.ids[2]}\n103\n99999999999999999999",
+        ):
+            with self.subTest(entry=entry), self.assertLogs(LOGGER, "WARNING"):
+                # A valid entry next to the malformed one is not applied either.
+                response = self.url_open(self.path, data=[*form, ("data[]", entry)])
+                self.assertEqual(response.status_code, 400)
+                self.assertNotEqual(response.text, "100")
+        self.assertSmsState(self.sms, "pending")
+
+    def test_provider_id_out_of_range_is_refused(self):
+        token = self.provider.smsru_callback_token
+        with self.assertLogs(LOGGER, "WARNING"):
+            response = self.url_open(
+                f"/sms_provider_smsru/callback/99999999999999999/{token}",
+                data=self.server.callback_form(self.ids),
+            )
+        self.assertEqual(response.status_code, 403)
+        self.assertSmsState(self.sms, "pending")

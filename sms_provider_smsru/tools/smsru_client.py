@@ -111,6 +111,10 @@ def _is_transient_code(code):
     return code in TRANSIENT_CODES or 500 <= code < 600
 
 
+class MalformedCallback(ValueError):
+    """A callback payload that is not what SMS.ru sends."""
+
+
 def _code(value):
     try:
         return int(value)
@@ -487,18 +491,29 @@ class SmsRuClient(SmsProviderClient):
         UNIX time. ``payload`` is the list of those values, a single value, or a
         mapping of form fields (values may be lists) whose keys start with
         ``data``. Entries of other types (``callcheck_status``...) are ignored.
+        An ``sms_status`` entry without a message id, with a status code that
+        is not a number or a time that is not a date raises
+        :class:`MalformedCallback` (nothing of the payload should be applied).
         """
         updates = []
         for entry in self._callback_entries(payload):
             lines = [line.strip() for line in entry.replace("\r", "").split("\n")]
-            if len(lines) < 3 or lines[0] != "sms_status" or not lines[1]:
+            if lines[0] != "sms_status":
                 continue
+            code = _code(lines[2]) if len(lines) >= 3 else None
+            if not lines[1:2] or not lines[1] or code is None:
+                raise MalformedCallback(f"Malformed sms_status entry: {entry[:100]!r}")
             at = None
-            if len(lines) > 3 and lines[3].isdigit():
-                at = datetime.datetime.fromtimestamp(
-                    int(lines[3]), datetime.timezone.utc
-                ).replace(tzinfo=None)
-            updates.append(self._status_update(lines[1], _code(lines[2]), at=at))
+            if len(lines) > 3 and lines[3]:
+                try:
+                    at = datetime.datetime.fromtimestamp(
+                        int(lines[3]), datetime.timezone.utc
+                    ).replace(tzinfo=None)
+                except (ValueError, OverflowError, OSError) as err:
+                    raise MalformedCallback(
+                        f"Malformed time in sms_status entry: {lines[3][:30]!r}"
+                    ) from err
+            updates.append(self._status_update(lines[1], code, at=at))
         return updates
 
     @staticmethod
