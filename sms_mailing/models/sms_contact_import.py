@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..tools import contact_import as reader
 from .sms_sms import commit_batch
@@ -141,13 +142,14 @@ class SmsContactImport(models.Model):
             record.preview = record._preview_html() if record.sample else False
 
     def _preview_html(self):
-        labels = dict(COLUMN_SELECTION)
+        labels = self._column_labels()
         columns = self.column_ids.sorted("index")
         mapping = [col.field or None for col in columns]
         messages = self._reason_messages()
+        ignored = _("Ignored")
         head = Markup("").join(
             Markup("<th>%s<br/><small class='text-muted'>%s</small></th>")
-            % (col.header or "", labels.get(col.field, _("Ignored")))
+            % (col.header or "", labels.get(col.field, ignored))
             for col in columns
         )
         rows = []
@@ -211,6 +213,10 @@ class SmsContactImport(models.Model):
             has_header=self.has_header,
         )
 
+    def _column_labels(self):
+        field = self.env["sms.contact.import.column"]._fields["field"]
+        return dict(field._description_selection(self.env))
+
     def _reason_messages(self):
         return {
             reader.NO_NUMBER: _("No phone number"),
@@ -244,7 +250,9 @@ class SmsContactImport(models.Model):
     def _countries(self):
         """ISO code by country name (installed languages) and code."""
         countries = {}
-        langs = {"en_US"} | {code for code, _name in self.env["res.lang"].get_installed()}
+        langs = {"en_US"} | {
+            code for code, _name in self.env["res.lang"].get_installed()
+        }
         Country = self.env["res.country"]
         for lang in langs:
             for country in Country.with_context(lang=lang).search_fetch(
@@ -263,7 +271,9 @@ class SmsContactImport(models.Model):
         if not self.file:
             raise UserError(_("Choose a CSV or XLSX file to import."))
         try:
-            info = reader.analyze(self._data(), self.filename or "", self.country_id.code)
+            info = reader.analyze(
+                self._data(), self.filename or "", self.country_id.code
+            )
         except reader.ImportFileError as err:
             raise UserError(self._file_error(err)) from err
         if not info.line_count:
@@ -289,7 +299,9 @@ class SmsContactImport(models.Model):
                     if index < len(info.header) and info.header[index]
                     else _("Column %(number)s", number=index + 1),
                     "sample": " · ".join(values[:3]),
-                    "field": info.mapping[index] if index < len(info.mapping) else False,
+                    "field": info.mapping[index]
+                    if index < len(info.mapping)
+                    else False,
                 }
             )
         self.write(
@@ -323,14 +335,18 @@ class SmsContactImport(models.Model):
             )
         twice = [name for name in set(fields_used) if fields_used.count(name) > 1]
         if twice:
-            labels = dict(COLUMN_SELECTION)
+            labels = self._column_labels()
             raise UserError(
                 _(
                     "Several columns are set to %(column)s: keep one.",
                     column=labels[twice[0]],
                 )
             )
-        if not self.to_blacklist and not self.list_id and not (self.list_name or "").strip():
+        if (
+            not self.to_blacklist
+            and not self.list_id
+            and not (self.list_name or "").strip()
+        ):
             raise UserError(
                 _(
                     "Choose the list to import into, name a new one, or tick "
@@ -486,9 +502,12 @@ class SmsContactImport(models.Model):
     def _sql_append_refused(self, text):
         self.flush_recordset(["refused_csv"])
         self.env.cr.execute(
-            "UPDATE sms_contact_import SET refused_csv = COALESCE(refused_csv, '') || %s"
-            " WHERE id = %s",
-            (text, self.id),
+            SQL(
+                "UPDATE sms_contact_import"
+                " SET refused_csv = COALESCE(refused_csv, '') || %s WHERE id = %s",
+                text,
+                self.id,
+            )
         )
         self.invalidate_recordset(["refused_csv"])
 

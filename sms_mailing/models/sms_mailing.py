@@ -79,9 +79,7 @@ class SmsMailing(models.Model):
     )
     partner_ids = fields.Many2many("res.partner", string="Contacts")
     group_ids = fields.Many2many("sms.mailing.group", string="Dynamic groups")
-    list_ids = fields.Many2many(
-        "sms.mailing.list", string="Lists", check_company=True
-    )
+    list_ids = fields.Many2many("sms.mailing.list", string="Lists", check_company=True)
     quiet_hours = fields.Boolean(
         help="Hold messages during the night in each recipient's time zone."
     )

@@ -22,13 +22,19 @@ class SmsMailingList(models.Model):
         help="Contacts of this list: they receive the mailings that use it, "
         "unless they are excluded (no valid number, Do not use SMS, blacklisted).",
     )
-    partner_count = fields.Integer("Contacts", compute="_compute_partner_count")
+    partner_count = fields.Integer(
+        "Number of contacts", compute="_compute_partner_count"
+    )
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company)
     active = fields.Boolean(default=True)
     description = fields.Text()
 
     _sql_constraints = [
-        ("name_company_unique", "UNIQUE(name, company_id)", "A list of this name exists."),
+        (
+            "name_company_unique",
+            "UNIQUE(name, company_id)",
+            "A list of this name exists.",
+        ),
     ]
 
     @api.depends("partner_ids")

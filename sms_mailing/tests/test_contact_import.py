@@ -31,7 +31,7 @@ class TestContactImport(SmsProviderCase):
         cls.ivan = cls.env["res.partner"].create(
             {
                 "name": "Иван Существующий",
-                "mobile": "+7 925 123-45-67",
+                "mobile": "+7 925 765-43-21",
                 "country_id": cls.country_ru.id,
             }
         )
@@ -56,7 +56,7 @@ class TestContactImport(SmsProviderCase):
         text = (
             "ФИО;Мобильный;Почта;Компания\r\n"
             "Пётр Петров;8 (916) 123-45-67;Petr@Example.com;ООО Ромашка\r\n"
-            "Иван Иванов;+7 925 123-45-67;ivan@example.com;\r\n"
+            "Иван Иванов;+7 925 765-43-21;ivan@example.com;\r\n"
             "Пётр дубль;89161234567;;\r\n"
             "Неверный;12345;;\r\n"
             "Без номера;;nobody@example.com;\r\n"
@@ -94,7 +94,7 @@ class TestContactImport(SmsProviderCase):
         self.assertTrue(petr.parent_id.is_company)
         self.assertEqual(petr.country_id, self.country_ru)
         # The existing contact is completed (empty email), not renamed nor duplicated.
-        self.assertEqual(self._partner("+79251234567"), self.ivan)
+        self.assertEqual(self._partner("+79257654321"), self.ivan)
         self.assertEqual(self.ivan.name, "Иван Существующий")
         self.assertEqual(self.ivan.email, "ivan@example.com")
         self.assertEqual(
@@ -104,15 +104,15 @@ class TestContactImport(SmsProviderCase):
             self._refused_lines(record),
             [
                 "Line;Reason;ФИО;Мобильный;Почта;Компания",
-                "4;Same number as line 2;Пётр дубль;89161234567",
-                "5;Invalid number: 12345;Неверный;12345",
-                "6;No phone number;Без номера;;nobody@example.com",
+                "4;Same number as line 2;Пётр дубль;89161234567;;",
+                "5;Invalid number: 12345;Неверный;12345;;",
+                "6;No phone number;Без номера;;nobody@example.com;",
             ],
         )
 
     def test_overwrite_replaces_existing_values(self):
         self.ivan.email = "old@example.com"
-        text = "Name,Mobile,Email\nIvan,+79251234567,new@example.com\n"
+        text = "Name,Mobile,Email\nIvan,+79257654321,new@example.com\n"
         mailing_list = self.env["sms.mailing.list"].create({"name": "L"})
         self._import(b64_csv(text), "a.csv", list_id=mailing_list.id)
         self.assertEqual(self.ivan.email, "old@example.com")
@@ -135,7 +135,7 @@ class TestContactImport(SmsProviderCase):
                 ["Marie bis", "+33612345678", None, None],
                 ["Mauvais", "0000", None, None],
                 [None, None, None, None],
-                ["Ivan", "+79251234567", None, None],
+                ["Ivan", "+79257654321", None, None],
             ]
         )
         record = self._import(
@@ -211,7 +211,9 @@ class TestContactImport(SmsProviderCase):
         record.action_analyze()
         self.assertEqual(record.state, "map")
         self.assertEqual(record.column_ids.mapped("header"), ["Who", "Digits", "Notes"])
-        self.assertEqual(record.column_ids.mapped("sample"), ["Ann", "+33612345601", "vip"])
+        self.assertEqual(
+            record.column_ids.mapped("sample"), ["Ann", "+33612345601", "vip"]
+        )
         self.assertFalse(any(record.column_ids.mapped("field")))
         with self.assertRaisesRegex(UserError, "No column holds phone numbers"):
             record.action_import()
@@ -243,13 +245,17 @@ class TestContactImport(SmsProviderCase):
             (b64_csv("Name;Mobile\n"), "header.csv", "no contact"),
             (base64.b64encode(b"%PDF-1.4 ..."), "a.pdf", "neither a CSV nor an XLSX"),
             (base64.b64encode(b"\xd0\xcf\x11\xe0\xa1\xb1"), "a.xls", "old Excel"),
-            (b64_csv("Name;Mobile\nAnn;+33612345601\n", "utf-16-le"), "u.csv",
-             "cannot be read"),
+            (
+                b64_csv("Name;Mobile\nAnn;+33612345601\n", "utf-16-le"),
+                "u.csv",
+                "cannot be read",
+            ),
             (b64_csv("Name;City\nAnn;Paris\n"), "n.csv", "No column holds phone"),
         ]
         for data, filename, message in cases:
-            with self.subTest(filename=filename), self.assertRaisesRegex(
-                UserError, message
+            with (
+                self.subTest(filename=filename),
+                self.assertRaisesRegex(UserError, message),
             ):
                 self._import(data, filename, list_id=mailing_list.id)
         with self.assertRaisesRegex(UserError, "Choose the list to import into"):
@@ -264,7 +270,9 @@ class TestContactImport(SmsProviderCase):
         mailing_list = self.env["sms.mailing.list"].create({"name": "Big"})
         lines = ["mobile"] + [f"+336123450{i:02d}" for i in range(1, 6)]
         lines.append("+33612345001")  # duplicate of line 2, in a later batch
-        record = self._import(b64_csv("\n".join(lines)), "big.csv", list_id=mailing_list.id)
+        record = self._import(
+            b64_csv("\n".join(lines)), "big.csv", list_id=mailing_list.id
+        )
         self.assertEqual(record.state, "running")
         self.assertEqual(record.processed_count, 0)
         # A run out of time stops after its first batch; the next one resumes.
@@ -278,7 +286,9 @@ class TestContactImport(SmsProviderCase):
             (5, 1, 6),
         )
         self.assertEqual(mailing_list.partner_count, 5)
-        self.assertIn("7,Same number as line 2,+33612345001", self._refused_lines(record))
+        self.assertIn(
+            "7,Same number as line 2,+33612345001", self._refused_lines(record)
+        )
 
 
 @tagged("post_install", "-at_install")

@@ -38,46 +38,44 @@ FIELDS = (
 )
 NUMBER_FIELDS = ("mobile", "phone")
 
-# Header words per column (en, fr, ru, pt), compared after normalize_header().
-HEADER_ALIASES = {
-    "mobile": [
-        "mobile", "mobile phone", "mobile number", "cell", "cellphone",
-        "cell phone", "gsm", "portable", "tel portable", "telephone portable",
-        "numero de portable", "mobile no", "мобильный", "мобильный телефон",
-        "мобильный номер", "сотовый", "сотовый телефон", "моб", "моб телефон",
-        "celular", "telemovel", "tel celular", "telefone celular", "whatsapp",
-    ],
-    "phone": [
-        "phone", "phone number", "telephone", "tel", "number", "numero",
-        "numero de telephone", "телефон", "номер", "номер телефона", "тел",
-        "telefone", "fone", "numero de telefone", "msisdn",
-    ],
-    "email": [
-        "email", "e mail", "mail", "email address", "courriel", "adresse email",
-        "adresse mail", "почта", "эл почта", "электронная почта", "емейл",
-        "имейл", "correio eletronico", "correio electronico",
-    ],
-    "last_name": [
-        "last name", "lastname", "surname", "family name", "nom de famille",
-        "фамилия", "sobrenome", "apelido", "ultimo nome",
-    ],
-    "first_name": [
-        "first name", "firstname", "given name", "prenom",
-        "primeiro nome", "nome proprio",
-    ],
-    "company": [
-        "company", "company name", "organization", "organisation", "societe",
-        "entreprise", "компания", "организация", "фирма", "empresa",
-        "companhia", "organizacao",
-    ],
-    "country": ["country", "pays", "страна", "pais"],
-    "city": ["city", "town", "ville", "город", "cidade"],
-    "name": [
-        "name", "full name", "fullname", "contact", "contact name", "nom",
-        "nom complet", "nom et prenom", "имя", "фио", "ф и о", "контакт",
-        "клиент", "имя клиента", "nome", "nome completo", "contato", "contacto",
-    ],
+# Header words per column (en, fr, ru, pt), separated by "|" and compared after
+# normalize_header(). Order matters for headers that contain several words.
+_ALIASES = {
+    "mobile": (
+        "mobile|mobile phone|mobile number|cell|cellphone|cell phone|gsm|"
+        "portable|tel portable|telephone portable|numero de portable|"
+        "mobile no|мобильный|мобильный телефон|мобильный номер|сотовый|"
+        "сотовый телефон|моб|моб телефон|celular|telemovel|tel celular|"
+        "telefone celular|whatsapp"
+    ),
+    "phone": (
+        "phone|phone number|telephone|tel|number|numero|numero de telephone|"
+        "телефон|номер|номер телефона|тел|telefone|fone|numero de telefone|"
+        "msisdn"
+    ),
+    "email": (
+        "email|e mail|mail|email address|courriel|adresse email|"
+        "adresse mail|почта|эл почта|электронная почта|емейл|имейл|"
+        "correio eletronico|correio electronico"
+    ),
+    "last_name": (
+        "last name|lastname|surname|family name|nom de famille|фамилия|"
+        "sobrenome|apelido|ultimo nome"
+    ),
+    "first_name": "first name|firstname|given name|prenom|primeiro nome|nome proprio",
+    "company": (
+        "company|company name|organization|organisation|societe|entreprise|"
+        "компания|организация|фирма|empresa|companhia|organizacao"
+    ),
+    "country": "country|pays|страна|pais",
+    "city": "city|town|ville|город|cidade",
+    "name": (
+        "name|full name|fullname|contact|contact name|nom|nom complet|"
+        "nom et prenom|имя|фио|ф и о|контакт|клиент|имя клиента|nome|"
+        "nome completo|contato|contacto"
+    ),
 }
+HEADER_ALIASES = {name: words.split("|") for name, words in _ALIASES.items()}
 
 # Reasons of a refused line (codes; the model words them for the user).
 NO_NUMBER = "no_number"
@@ -168,7 +166,8 @@ def guess_from_values(rows, region=None):
     A column of mostly valid numbers is the mobile (then the phone), one of
     mostly e-mail addresses the email, the first other text column the name.
 
-    >>> guess_from_values([["Ann", "+33612345678", "a@x.fr"], ["Bob", "0612345679", ""]], "FR")
+    >>> rows = [["Ann", "+33612345678", "a@x.fr"], ["Bob", "0612345679", ""]]
+    >>> guess_from_values(rows, "FR")
     ['name', 'mobile', 'email']
     """
     width = max((len(row) for row in rows), default=0)
@@ -416,7 +415,9 @@ def analyze(data, filename="", region=None, sample_size=5):
     if info.has_header:
         info.mapping = recognize_header(info.header)
     else:
-        info.mapping = guess_from_values([cells for _line, cells in info.sample], region)
+        info.mapping = guess_from_values(
+            [cells for _line, cells in info.sample], region
+        )
         width = len(info.mapping)
         info.header = [""] * width
     return info
@@ -511,7 +512,8 @@ def decide(line, cells, mapping, region=None, countries=None, seen=None):
         values.pop("country", None)
     if "first_name" in values or "last_name" in values:
         full = " ".join(
-            part for part in (values.pop("first_name", ""), values.pop("last_name", ""))
+            part
+            for part in (values.pop("first_name", ""), values.pop("last_name", ""))
             if part
         )
         values.setdefault("name", full)

@@ -19,9 +19,7 @@ class SmsMailingListAdd(models.TransientModel):
             and self.env.context.get("active_model") == "res.partner"
             and self.env.context.get("active_ids")
         ):
-            values["partner_ids"] = [
-                fields.Command.set(self.env.context["active_ids"])
-            ]
+            values["partner_ids"] = [fields.Command.set(self.env.context["active_ids"])]
         return values
 
     @api.depends("partner_ids")
