@@ -56,7 +56,6 @@ class SmsContactImport(models.Model):
     )
     list_id = fields.Many2one(
         "sms.mailing.list",
-        "List",
         check_company=True,
         help="The list the imported contacts are added to.",
     )

@@ -8,7 +8,7 @@ class SmsMailingListAdd(models.TransientModel):
 
     partner_ids = fields.Many2many("res.partner", string="Contacts")
     partner_count = fields.Integer(compute="_compute_partner_count")
-    list_id = fields.Many2one("sms.mailing.list", "List")
+    list_id = fields.Many2one("sms.mailing.list")
     list_name = fields.Char("New list")
 
     @api.model
