@@ -4,7 +4,7 @@ import io
 import openpyxl
 
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import SmsProviderCase
 
@@ -368,3 +368,34 @@ class TestMailingList(SmsProviderCase):
         )
         with self.assertRaisesRegex(UserError, "audience is empty"):
             mailing.action_launch()
+
+
+@tagged("post_install", "-at_install")
+class TestContactImportTour(HttpCase):
+    def test_import_tour(self):
+        """A sales manager imports a CSV into a list, correcting a column."""
+        self.env.ref("base.fr").active = True
+        self.env.company.country_id = self.env.ref("base.fr")
+        user = new_test_user(
+            self.env,
+            login="tour_import",
+            groups="base.group_user,base.group_partner_manager,"
+            "sms_mailing.group_sms_manager",
+            name="Sam Manager",
+            lang="en_US",
+        )
+        mailing_list = self.env["sms.mailing.list"].create({"name": "Fair 2026"})
+        self.start_tour(
+            f"/odoo/action-sms_mailing.sms_mailing_list_action/{mailing_list.id}",
+            "sms_mailing_contact_import",
+            login=user.login,
+        )
+        record = self.env["sms.contact.import"].search(
+            [("list_id", "=", mailing_list.id)]
+        )
+        self.assertEqual(record.create_uid, user)
+        self.assertEqual(
+            sorted(mailing_list.partner_ids.mapped("name")), ["Marie Tour", "Paul Tour"]
+        )
+        marie = mailing_list.partner_ids.filtered(lambda p: p.name == "Marie Tour")
+        self.assertEqual((marie.mobile, marie.city), ("+33612345678", "vip"))
