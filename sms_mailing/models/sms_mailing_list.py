@@ -110,6 +110,4 @@ class SmsMailingList(models.Model):
 
     def action_import(self):
         self.ensure_one()
-        return self.env["sms.contact.import"]._action_open(
-            {"default_list_id": self.id}
-        )
+        return self.env["sms.contact.import"]._action_open({"default_list_id": self.id})

@@ -374,7 +374,6 @@ class TestMailingList(SmsProviderCase):
 class TestContactImportTour(HttpCase):
     def test_import_tour(self):
         """A sales manager imports a CSV into a list, correcting a column."""
-        self.env.ref("base.fr").active = True
         self.env.company.country_id = self.env.ref("base.fr")
         user = new_test_user(
             self.env,

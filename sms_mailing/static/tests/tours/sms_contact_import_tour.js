@@ -27,7 +27,7 @@ registry.category("web_tour.tours").add("sms_mailing_contact_import", {
         },
         {
             content: "Choose the file",
-            trigger: ".modal .o_field_widget[name=file] input[type=file]",
+            trigger: ".modal .o_field_widget[name=file] input[type=file]:not(:visible)",
             run() {
                 const transfer = new DataTransfer();
                 transfer.items.add(new File([CSV], "fair.csv", { type: "text/csv" }));
@@ -37,7 +37,7 @@ registry.category("web_tour.tours").add("sms_mailing_contact_import", {
         },
         {
             content: "The file is uploaded",
-            trigger: ".modal .o_field_widget[name=file]:contains('fair.csv')",
+            trigger: ".modal .o_field_widget[name=file] .o_clear_file_button",
         },
         {
             content: "Next: read the file",
