@@ -29,6 +29,7 @@
     "demo": [
         "demo/sms_provider_demo.xml",
         "demo/sms_mailing_demo.xml",
+        "demo/sms_mailing_list_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -408,6 +408,8 @@ class SmsContactImport(models.Model):
                 record._notify_user()
                 commit_batch(self.env)
                 continue
+            if finished is None:
+                continue  # another process imports this file
             if not finished:
                 self.env.ref("sms_mailing.ir_cron_sms_contact_import")._trigger()
                 return
@@ -442,7 +444,10 @@ class SmsContactImport(models.Model):
         )
 
     def _process(self, deadline=None, commit=False):
-        """Import the lines not done yet, in batches; True when finished.
+        """Import the lines not done yet, in batches.
+
+        Returns True when finished, False when out of time, None when another
+        process is importing the same file.
 
         Each batch is flushed and the cache emptied, so memory stays flat
         whatever the size of the file. In the background (``commit``), each
@@ -462,6 +467,8 @@ class SmsContactImport(models.Model):
         region = self.country_id.code
         countries = self._countries()
         cursor = self.processed_count
+        if not self._lock(cursor):
+            return None
         if not cursor:
             header = (self.sample or {}).get("header") or []
             self._sql_append_refused(
@@ -479,10 +486,13 @@ class SmsContactImport(models.Model):
                 if len(batch) < batch_size:
                     continue
                 self._apply(batch)
+                cursor += len(batch)
                 batch = []
                 self._after_batch(commit)
                 if deadline and time.monotonic() > deadline:
                     return False
+                if not self._lock(cursor):
+                    return None
         except reader.ImportFileError as err:
             raise UserError(self._file_error(err)) from err
         if batch:
@@ -490,6 +500,20 @@ class SmsContactImport(models.Model):
         self.write({"state": "done"})
         self._after_batch(commit)
         return True
+
+    def _lock(self, cursor):
+        """Lock the import for the next batch; False if another process holds
+        it or moved it on (a cron run and a manual run at the same time)."""
+        self.flush_recordset(["processed_count", "state"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT COALESCE(processed_count, 0) FROM sms_contact_import"
+                " WHERE id = %s AND state = 'running' FOR NO KEY UPDATE SKIP LOCKED",
+                self.id,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return bool(row) and row[0] == cursor
 
     def _after_batch(self, commit):
         self.env.flush_all()

@@ -290,6 +290,21 @@ class TestContactImport(SmsProviderCase):
             "7,Same number as line 2,+33612345001", self._refused_lines(record)
         )
 
+    def test_an_import_moved_on_by_another_process_is_left_to_it(self):
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("sms_mailing.import_sync_lines", 1)
+        mailing_list = self.env["sms.mailing.list"].create({"name": "Twice"})
+        text = "mobile\n+33612345001\n+33612345002\n+33612345003\n"
+        record = self._import(b64_csv(text), "t.csv", list_id=mailing_list.id)
+        record.flush_recordset()
+        # Another cron worker committed a batch since this one read the record.
+        self.env.cr.execute(
+            "UPDATE sms_contact_import SET processed_count = 2 WHERE id = %s",
+            (record.id,),
+        )
+        self.assertIsNone(record._process(commit=True))
+        self.assertFalse(mailing_list.partner_ids, "nothing imported twice")
+
 
 @tagged("post_install", "-at_install")
 class TestMailingList(SmsProviderCase):
