@@ -3,7 +3,7 @@ import io
 
 import openpyxl
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import SmsProviderCase
@@ -371,6 +371,25 @@ class TestMailingList(SmsProviderCase):
         with self.mock_gateway():
             self._run_dispatch()
         self.assertEqual(len(self.sent_numbers), 3)
+
+    def test_sms_users_read_lists_managers_fill_them(self):
+        user = new_test_user(
+            self.env, login="sms_user_only", groups="base.group_user", name="Uma User"
+        )
+        mailing_list = self.env["sms.mailing.list"].create({"name": "Readable"})
+        self.assertEqual(mailing_list.with_user(user).name, "Readable")
+        partner = self._create_partner("A", "+33612345671")
+        with self.assertRaises(AccessError):
+            mailing_list.with_user(user)._add_partners(partner.ids)
+        with self.assertRaises(AccessError):
+            self.env["sms.contact.import"].with_user(user).create(
+                {"file": b64_csv("Mobile\n+33612345601\n"), "filename": "x.csv"}
+            )
+        action = self.env.ref("sms_mailing.sms_mailing_list_add_action")
+        self.assertEqual(
+            action.groups_id, self.env.ref("sms_mailing.group_sms_manager")
+        )
+        self.assertFalse(mailing_list.partner_ids)
 
     def test_empty_list_is_an_empty_audience(self):
         self._create_provider()
