@@ -153,10 +153,14 @@ class SmsContactImport(models.Model):
         )
         rows = []
         seen = {}
+        countries = self._countries()
+        invalid = valid = 0
         for line, cells in self.sample["rows"]:
             decision = reader.decide(
-                line, cells, mapping, self.country_id.code, self._countries(), seen
+                line, cells, mapping, self.country_id.code, countries, seen
             )
+            invalid += decision.reason == reader.INVALID_NUMBER
+            valid += not decision.reason
             if decision.reason:
                 verdict = Markup("<span class='text-danger'>%s</span>") % messages[
                     decision.reason
@@ -174,7 +178,14 @@ class SmsContactImport(models.Model):
                     verdict,
                 )
             )
-        return Markup(
+        hint = ""
+        if invalid and not valid:
+            hint = Markup("<div class='alert alert-warning' role='alert'>%s</div>") % _(
+                "None of the first numbers is valid: are they written for %(country)s? "
+                "Check the default country, or the column of the numbers.",
+                country=self.country_id.name or _("no default country"),
+            )
+        return hint + Markup(
             "<table class='table table-sm o_sms_import_preview'>"
             "<thead><tr><th>%s</th>%s<th>%s</th></tr></thead><tbody>%s</tbody></table>"
         ) % (_("Line"), head, _("Number to import"), Markup("").join(rows))

@@ -220,6 +220,12 @@ class TestContactImport(SmsProviderCase):
         record.column_ids[0].field = "name"
         record.column_ids[1].field = "mobile"
         self.assertIn("+33612345601", record.preview)
+        self.assertNotIn("None of the first numbers is valid", record.preview)
+        record.column_ids[1].field = False
+        record.column_ids[2].field = "mobile"
+        self.assertIn("None of the first numbers is valid", record.preview)
+        record.column_ids[2].field = False
+        record.column_ids[1].field = "mobile"
         record.action_import()
         self.assertEqual(record.created_count, 1)
         self.assertEqual(mailing_list.partner_ids.name, "Ann")
