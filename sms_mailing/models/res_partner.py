@@ -22,6 +22,13 @@ class ResPartner(models.Model):
         "contact card still goes out, with a warning.",
     )
     sms_ids = fields.One2many("sms.sms", "partner_id", "Sent SMS", readonly=True)
+    sms_list_ids = fields.Many2many(
+        "sms.mailing.list",
+        "sms_mailing_list_res_partner_rel",
+        "partner_id",
+        "list_id",
+        string="SMS lists",
+    )
     sms_count = fields.Integer("SMS", compute="_compute_sms_count")
     sms_first_name = fields.Char(
         "First name", compute="_compute_sms_names", help="For SMS macros."

@@ -30,6 +30,7 @@ LOCKED_FIELDS = (
     "body",
     "partner_ids",
     "group_ids",
+    "list_ids",
     "provider_id",
     "company_id",
     "launch_type",
@@ -98,6 +99,7 @@ class SmsMailing(models.Model):
     )
     partner_ids = fields.Many2many("res.partner", string="Contacts")
     group_ids = fields.Many2many("sms.mailing.group", string="Dynamic groups")
+    list_ids = fields.Many2many("sms.mailing.list", string="Lists", check_company=True)
     quiet_hours = fields.Boolean(
         help="Hold messages during the night in each recipient's time zone."
     )
@@ -213,7 +215,7 @@ class SmsMailing(models.Model):
                 else False
             )
 
-    @api.depends("body", "partner_ids", "group_ids", "provider_id", "state")
+    @api.depends("body", "partner_ids", "group_ids", "list_ids", "provider_id", "state")
     def _compute_estimate(self):
         for mailing in self:
             if mailing.state != "draft" or not mailing.id:
@@ -330,6 +332,8 @@ class SmsMailing(models.Model):
             domains.append([("id", "in", self.partner_ids.ids)])
         for group in self.group_ids:
             domains.append(group._get_domain())
+        if self.list_ids:
+            domains.append([("sms_list_ids", "in", self.list_ids.ids)])
         if not domains:
             return expression.FALSE_DOMAIN
         return expression.OR(domains)
@@ -492,7 +496,9 @@ class SmsMailing(models.Model):
             raise UserError(_("A deferred mailing needs a start date in the future."))
         stats = self._audience_stats()
         if not stats["total"]:
-            raise UserError(_("The audience is empty: add contacts or dynamic groups."))
+            raise UserError(
+                _("The audience is empty: add contacts, dynamic groups or lists.")
+            )
         if not stats["recipients"]:
             raise UserError(
                 _(

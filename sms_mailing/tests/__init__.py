@@ -13,3 +13,4 @@ from . import test_core_security
 from . import test_composer
 from . import test_core_queue
 from . import test_security_texts
+from . import test_contact_import
