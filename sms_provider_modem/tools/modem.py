@@ -310,6 +310,7 @@ class ModemDriver:
     """
 
     quiet_period = 0.2  # silence that ends a resync (late answers come first)
+    pdu_grace = 0.5  # wait for the PDU line of a +CDS/+CMT met at the deadline
 
     def __init__(
         self,
@@ -448,10 +449,22 @@ class ModemDriver:
             if (urc.kind == "CDS" and len(fields) == 1) or (
                 urc.kind == "CMT" and len(fields) == 2
             ):
+                # the PDU line comes with its header: wait for it a moment
+                # past the deadline at most (never the whole budget again)
                 try:
-                    urc.pdu = self._next_token(deadline + 2.0, what="PDU")
+                    token = self._next_token(
+                        max(deadline, time.monotonic() + self.pdu_grace), what="PDU"
+                    )
                 except ModemTimeout:
                     urc.kind = "OTHER"
+                else:
+                    if _HEX.fullmatch(token):
+                        urc.pdu = token
+                    else:
+                        # not a PDU (a header cut short, then "OK"...): the
+                        # line belongs to whoever reads next
+                        self._buffer[:0] = token.encode("utf-8") + b"\r\n"
+                        urc.kind = "OTHER"
         self.urcs.append(urc)
         return True
 
@@ -723,15 +736,21 @@ class ModemDriver:
 
     # -- status ---------------------------------------------------------------------
     def signal(self):
-        values = self._query("AT+CSQ", "+CSQ:").split(",")
-        rssi = int(values[0])
-        ber = int(values[1]) if len(values) > 1 else 99
+        answer = self._query("AT+CSQ", "+CSQ:")
+        values = answer.split(",")
+        rssi = _int_or(values[0], None)
+        if rssi is None:
+            raise ModemError(f"Unreadable answer to AT+CSQ: {answer!r}")
+        ber = _int_or(values[1], 99) if len(values) > 1 else 99
         return Signal(rssi, ber, rssi_to_dbm(rssi))
 
     def registration(self):
         """``(stat, key, sentence)`` of ``AT+CREG?``, stat 0-5."""
-        values = self._query("AT+CREG?", "+CREG:").split(",")
-        stat = int(values[1] if len(values) > 1 else values[0])
+        answer = self._query("AT+CREG?", "+CREG:")
+        values = answer.split(",")
+        stat = _int_or(values[1] if len(values) > 1 else values[0], None)
+        if stat is None:
+            raise ModemError(f"Unreadable answer to AT+CREG?: {answer!r}")
         key, text = REGISTRATION.get(stat, ("unknown", f"registration state {stat}"))
         return stat, key, text
 
@@ -832,7 +851,8 @@ def _parse_listing(lines, prefix):
         if head is not None:
             index = _int_or(head[0], None)
             if index is not None:
-                messages.append(StoredMessage(index, _int_or(head[1], 1), line))
+                stat = _int_or(head[1], 1) if len(head) > 1 else 1
+                messages.append(StoredMessage(index, stat, line))
             head = None
     return messages
 
