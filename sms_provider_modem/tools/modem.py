@@ -190,6 +190,8 @@ class ModemError(Exception):
     messages would fail the same way.
     """
 
+    maybe_sent = False  # the PDU may have reached the network (in doubt)
+
     def __init__(
         self,
         message,
@@ -702,37 +704,63 @@ class ModemDriver:
                         continue
                     self._raise_if_error(token, command)
                     if not self._take_urc(token, deadline):
-                        raise ModemError(f"Unexpected answer to {command}: {token}")
+                        # the modem may still wait for a PDU: leave that state
+                        # before anything else is written
+                        self._dirty = True
+                        self._write(ESC)
+                        raise ModemError(f"Unexpected answer to {command}: {token!r}")
             except ModemTimeout:
                 self._dirty = True
                 self._write(ESC)
                 raise
+            return self._submit_pdu(pdu)
+
+    def _submit_pdu(self, pdu):
+        """Write the PDU and Ctrl-Z; return the TP-MR of ``+CMGS``.
+
+        From the moment the PDU is written, only an explicit refusal
+        (``+CMS ERROR``, ``ERROR``) means "not sent": a line that drops, an
+        answer that never comes or makes no sense, an ``OK`` without
+        reference leave the message in doubt (:attr:`ModemError.maybe_sent`),
+        so that nobody resends it blindly.
+        """
+        reference = None
+        try:
             self._write(pdu + CTRL_Z)
             deadline = time.monotonic() + self.send_timeout
-            reference = None
-            try:
-                while True:
-                    token = self._next_token(deadline, what="+CMGS")
-                    if token == pdu:  # echo
-                        continue
-                    if token == "OK":
-                        if reference is None:
-                            raise ModemError("The modem gave no message reference")
-                        return reference
-                    match = re.match(r"\+CMGS:\s*(\d+)", token)
-                    if match:
-                        reference = int(match.group(1))
-                        continue
-                    self._raise_if_error(token, "AT+CMGS")
-                    if not self._take_urc(token, deadline):
-                        self._stale(token)
-            except ModemTimeout as exc:
-                self._dirty = True
-                raise ModemTimeout(
-                    f"The modem did not confirm the message within "
-                    f"{self.send_timeout:g} s; it may have been sent.",
-                    maybe_sent=True,
-                ) from exc
+            while True:
+                token = self._next_token(deadline, what="+CMGS")
+                if token == pdu:  # echo
+                    continue
+                if token == "OK":
+                    if reference is None:
+                        raise ModemError("The modem gave no message reference")
+                    return reference
+                match = re.match(r"\+CMGS:\s*(\d+)", token)
+                if match:
+                    reference = int(match.group(1))
+                    continue
+                self._raise_if_error(token, "AT+CMGS")
+                if not self._take_urc(token, deadline):
+                    self._stale(token)
+        except ModemTimeout as exc:
+            self._dirty = True
+            raise ModemTimeout(
+                f"The modem did not confirm the message within "
+                f"{self.send_timeout:g} s; it may have been sent.",
+                maybe_sent=True,
+            ) from exc
+        except ModemError as exc:
+            if exc.kind or exc.message.startswith("The modem answered"):
+                raise  # refused by the modem: not sent
+            self._dirty = True
+            doubt = ModemError(
+                f"{exc.message}, after the message was handed to the modem; "
+                "it may have been sent.",
+                line_fault=exc.line_fault,
+            )
+            doubt.maybe_sent = True
+            raise doubt from exc
 
     # -- status ---------------------------------------------------------------------
     def signal(self):
