@@ -20,7 +20,7 @@ TIMEOUT = 0.05  # seconds the driver waits for a final result
 driver_settings = settings(deadline=None, max_examples=150)
 
 
-class ScriptedLine:
+class ScriptedLine:  # pylint: disable=method-required-super
     """A pyserial stand-in: each write releases the next scripted answer."""
 
     def __init__(self, answers, unsolicited=b""):

@@ -919,8 +919,8 @@ class FakeModem:
         if conn is not None:
             try:
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            except OSError as exc:  # already closed by the other side
+                self.errors.append(("hang-up", str(exc)))
         self._buffer.clear()
         self._pdu_length = None
 
