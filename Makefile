@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export ODOO_SRC HTTP_PORT DB_NAME KEEP_DB DATA_DIR UPDATE TEST_TAGS
 
-.PHONY: help run test test-odoo test-pytest lint format install reset-demo clean-test-dbs clean
+.PHONY: help run test test-odoo test-pytest lint format install reset-demo clean-test-dbs clean soak
 
 help:
 	@echo "make run              install, create the demo database $${DB_NAME:-sms_demo} once, serve on http://localhost:$${HTTP_PORT:-8069}"
@@ -12,6 +12,7 @@ help:
 	@echo "make test-odoo        only the Odoo tests"
 	@echo "make test-pytest      only pytest tests/"
 	@echo "make lint             only the linters"
+	@echo "make soak             50,000 messages through a real Odoo and the local SMS.ru (5% errors, a restart); ~30 min"
 	@echo "make format           ruff format + ruff check --fix (rewrites files)"
 	@echo "make reset-demo       drop the demo database (the next 'make run' recreates it)"
 	@echo "make clean-test-dbs   drop test template databases and leftovers of interrupted runs"
@@ -38,6 +39,10 @@ install:
 format: install
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+soak: install
+	@source setup/env.sh && find_odoo && setup/ensure-postgres.sh && \
+	  .venv/bin/python bench/soak.py --port "$${SOAK_PORT:-8076}" --db "$${SOAK_DB:-sms_soak}" $(SOAK_ARGS)
 
 reset-demo:
 	@source setup/env.sh && setup/ensure-postgres.sh && \

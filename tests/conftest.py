@@ -33,3 +33,25 @@ def _odoo_addons_dirs():
 for _path in [*_odoo_addons_dirs(), REPO_ROOT]:
     if _path not in odoo.addons.__path__:
         odoo.addons.__path__.append(_path)
+
+
+# -- Hypothesis (property tests: tests/test_fuzz_*.py) -------------------------
+# "ci" (the default) keeps the whole pytest phase short on a loaded 2-core
+# machine; HYPOTHESIS_PROFILE=deep runs ten times more examples per property.
+# The deadline is per example: a parser that loops or backtracks badly fails it.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "ci",
+    max_examples=300,
+    deadline=500,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile(
+    "deep",
+    max_examples=3000,
+    deadline=500,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -132,6 +132,13 @@ class SmsMailing(models.Model):
     cost_total = fields.Float("Cost", compute="_compute_statistics", digits=(16, 2))
     progress = fields.Float(compute="_compute_statistics")
     exclusion_summary = fields.Html(compute="_compute_statistics", sanitize=False)
+    retry_count = fields.Integer(
+        "Waiting for retry",
+        compute="_compute_statistics",
+        help="In queue after a temporary failure of the provider (outage, "
+        "timeout): sent again with a growing delay, or through another provider.",
+    )
+    failure_summary = fields.Html(compute="_compute_statistics", sanitize=False)
 
     # before launch
     recipient_estimate = fields.Integer(
@@ -189,6 +196,35 @@ class SmsMailing(models.Model):
         labels = dict(
             self.env["sms.sms"]._fields["failure_type"]._description_selection(self.env)
         )
+        retrying = dict(
+            self.env["sms.sms"]
+            .sudo()
+            ._read_group(
+                [
+                    ("sms_mailing_id", "in", self.ids),
+                    ("is_test", "=", False),
+                    ("state", "=", "outgoing"),
+                    ("error_message", "!=", False),
+                ],
+                ["sms_mailing_id"],
+                ["__count"],
+            )
+        )
+        failures = defaultdict(list)
+        for mailing, failure_type, error, count in (
+            self.env["sms.sms"]
+            .sudo()
+            ._read_group(
+                [
+                    ("sms_mailing_id", "in", self.ids),
+                    ("is_test", "=", False),
+                    ("state", "=", "error"),
+                ],
+                ["sms_mailing_id", "failure_type", "error_message"],
+                ["__count"],
+            )
+        ):
+            failures[mailing.id].append((count, failure_type, error))
         for mailing in self:
             data = stats[mailing.id]
             mailing.total_count = data["total"]
@@ -203,6 +239,10 @@ class SmsMailing(models.Model):
             to_send = data["total"] - data["excluded"] - data["canceled"]
             done = to_send - mailing.queued_count
             mailing.progress = 100.0 * done / to_send if to_send else 0.0
+            mailing.retry_count = retrying.get(mailing, 0)
+            mailing.failure_summary = mailing._failure_summary(
+                failures[mailing.id], labels
+            )
             reasons = exclusions[mailing.id]
             mailing.exclusion_summary = (
                 Markup("<ul>%s</ul>")
@@ -648,6 +688,27 @@ class SmsMailing(models.Model):
             "context": {"default_mailing_id": self.id},
         }
 
+    def _failure_summary(self, rows, labels, limit=10):
+        """Why messages failed, most frequent reason first (HTML list)."""
+        if not rows:
+            return False
+        rows = sorted(rows, key=lambda row: -row[0])
+        items = [
+            Markup("<li><b>%s</b>: %s (%s)</li>")
+            % (count, labels.get(failure_type, failure_type) or _("Unknown"), error)
+            if error
+            else Markup("<li><b>%s</b>: %s</li>")
+            % (count, labels.get(failure_type, failure_type) or _("Unknown"))
+            for count, failure_type, error in rows[:limit]
+        ]
+        if len(rows) > limit:
+            others = sum(row[0] for row in rows[limit:])
+            items.append(
+                Markup("<li>%s</li>")
+                % _("%(count)s more with other reasons", count=others)
+            )
+        return Markup("<ul>%s</ul>") % Markup("").join(items)
+
     def _action_view_sms(self, domain, name, group_by=None):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sms_mailing.sms_sms_action"
@@ -683,6 +744,12 @@ class SmsMailing(models.Model):
         action["view_mode"] = "graph,list,form,pivot"
         action["context"] = {"graph_groupbys": ["delivered_at:hour"]}
         return action
+
+    def action_view_retrying(self):
+        return self._action_view_sms(
+            [("state", "=", "outgoing"), ("error_message", "!=", False)],
+            _("Waiting for retry"),
+        )
 
     def action_view_failed(self):
         return self._action_view_sms(

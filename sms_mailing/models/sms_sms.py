@@ -439,14 +439,23 @@ class SmsSms(models.Model):
             size = max(1, min(size, int(provider.rate_limit)))
         # The client is opened per chunk: a provider that guards a shared line
         # (a modem) is held for one chunk at a time, not for the whole batch.
+        down = None
         for chunk in split_every(size, todo.ids, self.browse):
+            if down is not None:
+                # The provider failed a whole request of this batch (line down,
+                # service unavailable, port busy, bad key): the next chunks
+                # would fail the same way, each after its own timeout, and hold
+                # the worker past its time budget. They share the outcome.
+                results.update({sms.id: _failed(sms, down) for sms in chunk})
+                continue
             started = time.monotonic()
             try:
                 with provider._open_client() as client:
                     results.update(chunk._call_client(client))
             except api_provider.ProviderError as err:
-                # The client could not be opened (port busy, bad config...).
+                # The client could not be opened or refused the whole request.
                 results.update({sms.id: _failed(sms, err) for sms in chunk})
+                down = err
             if provider.rate_limit:
                 wait = len(chunk) / provider.rate_limit
                 time.sleep(max(0.0, wait - (time.monotonic() - started)))
@@ -459,8 +468,8 @@ class SmsSms(models.Model):
         ]
         try:
             answers = {result.key: result for result in client.send(outgoing)}
-        except api_provider.ProviderError as err:
-            return {sms.id: _failed(sms, err) for sms in self}
+        except api_provider.ProviderError:
+            raise  # the whole request failed: the caller decides for the batch
         except Exception as err:  # pylint: disable=broad-except
             # A fault of the client itself, maybe after the request left:
             # never resend automatically.

@@ -382,6 +382,10 @@ def decode_submit(pdu_hex, declared_length):
 
 
 # -- the modem ----------------------------------------------------------------
+# What a modem with a bad line or firmware says instead of an answer: noise,
+# half a result code, a false prompt, bytes of another baud rate.
+GARBAGE = b"\r\n\x00\xff+CM\r\n> \x1b\x80\xfe~~\x13\x11Q\xe9\r\nOK?\r\n+CMGS\r\n"
+
 _EXTENDED = re.compile(r"[+^]([A-Z]+)", re.IGNORECASE)
 
 
@@ -415,6 +419,16 @@ class FakeModem:
     submissions, popped one per PDU, None lets one through), ``auto_report``
     (None, or a TP-ST status sent as ``+CDS`` after each submission),
     ``report_mode`` (``"cds"`` direct, ``"cdsi"`` stored on the SIM).
+
+    Line faults (see :meth:`fault`): ``after_submit`` says what happens once
+    a PDU is taken (the network has it, it counts in :attr:`sent`):
+    ``None`` answers ``+CMGS``; ``"drop"`` hangs up the line without an answer
+    (a socket connection is closed, as a ser2net link or a modem reset would;
+    the next connection is served again); ``"silent"`` answers nothing;
+    ``"garbage"`` answers bytes that mean nothing, then nothing; ``"ok"``
+    answers ``OK`` without the ``+CMGS`` reference.
+    ``garbage`` (a set of command names) answers garbage instead of the
+    answer to those commands; ``dead`` answers nothing at all, to anything.
     """
 
     def __init__(self, transport="pty", pin=None, next_mr=0, capacity=30):
@@ -434,6 +448,10 @@ class FakeModem:
         self.auto_report = None
         self.report_mode = "cds"
         self.smsc = "+27381000015"
+        self.after_submit = None
+        self.garbage = set()
+        self.dead = False
+        self.drops = 0  # connections hung up by the "drop" fault
         # state a real modem keeps
         self.echo = True
         self.cmee = 0
@@ -547,6 +565,8 @@ class FakeModem:
     def _feed(self, data):
         with self._lock:
             self.raw.extend(data)
+            if self.dead:
+                return
             if self.echo:
                 self._write(bytes(data))
             for byte in data:
@@ -583,6 +603,9 @@ class FakeModem:
             return
         name, rest = parsed
         if name in self.mute:
+            return
+        if name in self.garbage:
+            self._write(GARBAGE)
             return
         if name in self.answers:
             self._pause(name)
@@ -746,7 +769,16 @@ class FakeModem:
         submit.mr = self.next_mr
         self.next_mr = (self.next_mr + 1) % 256
         self.sent.append(submit)
-        if "CMGS" in self.mute:
+        if "CMGS" in self.mute or self.after_submit == "silent":
+            return
+        if self.after_submit == "garbage":
+            self._write(GARBAGE)
+            return
+        if self.after_submit == "ok":
+            self._line("OK")
+            return
+        if self.after_submit == "drop":
+            self._hang_up()
             return
         self._pause("CMGS")
         self._ok(f"+CMGS: {submit.mr}")
@@ -870,6 +902,35 @@ class FakeModem:
             index = self.store(pdu, length, mem=mem)
             self._line(f'+CDSI: "{mem}",{index}')
         return pdu
+
+    def fault(self, after_submit=None, garbage=(), dead=False):
+        """Set the line faults (all off when called without arguments)."""
+        with self._lock:
+            self.after_submit = after_submit
+            self.garbage = set(garbage)
+            self.dead = dead
+
+    def _hang_up(self):
+        """Close the current connection (socket transport only)."""
+        self.drops += 1
+        if self.transport == "pty":
+            raise RuntimeError("a pseudo-terminal line cannot be dropped")
+        conn = self._conn
+        if conn is not None:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError as exc:  # already closed by the other side
+                self.errors.append(("hang-up", str(exc)))
+        self._buffer.clear()
+        self._pdu_length = None
+
+    def fill_sim(self, sender="+33612345678"):
+        """Fill the SIM storage with received messages; return their indexes."""
+        indexes = []
+        while len(self.mem["SM"]) < self.capacity:
+            pdu, length = build_deliver(sender, f"Message {len(indexes) + 1}")
+            indexes.append(self.store(pdu, length))
+        return indexes
 
     def urc(self, line):
         """Write any unsolicited line (``RING``, ``^RSSI: 5``...)."""

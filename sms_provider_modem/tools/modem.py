@@ -190,6 +190,8 @@ class ModemError(Exception):
     messages would fail the same way.
     """
 
+    maybe_sent = False  # the PDU may have reached the network (in doubt)
+
     def __init__(
         self,
         message,
@@ -310,6 +312,7 @@ class ModemDriver:
     """
 
     quiet_period = 0.2  # silence that ends a resync (late answers come first)
+    pdu_grace = 0.5  # wait for the PDU line of a +CDS/+CMT met at the deadline
 
     def __init__(
         self,
@@ -448,10 +451,22 @@ class ModemDriver:
             if (urc.kind == "CDS" and len(fields) == 1) or (
                 urc.kind == "CMT" and len(fields) == 2
             ):
+                # the PDU line comes with its header: wait for it a moment
+                # past the deadline at most (never the whole budget again)
                 try:
-                    urc.pdu = self._next_token(deadline + 2.0, what="PDU")
+                    token = self._next_token(
+                        max(deadline, time.monotonic() + self.pdu_grace), what="PDU"
+                    )
                 except ModemTimeout:
                     urc.kind = "OTHER"
+                else:
+                    if _HEX.fullmatch(token):
+                        urc.pdu = token
+                    else:
+                        # not a PDU (a header cut short, then "OK"...): the
+                        # line belongs to whoever reads next
+                        self._buffer[:0] = token.encode("utf-8") + b"\r\n"
+                        urc.kind = "OTHER"
         self.urcs.append(urc)
         return True
 
@@ -689,49 +704,81 @@ class ModemDriver:
                         continue
                     self._raise_if_error(token, command)
                     if not self._take_urc(token, deadline):
-                        raise ModemError(f"Unexpected answer to {command}: {token}")
+                        # the modem may still wait for a PDU: leave that state
+                        # before anything else is written
+                        self._dirty = True
+                        self._write(ESC)
+                        raise ModemError(f"Unexpected answer to {command}: {token!r}")
             except ModemTimeout:
                 self._dirty = True
                 self._write(ESC)
                 raise
+            return self._submit_pdu(pdu)
+
+    def _submit_pdu(self, pdu):
+        """Write the PDU and Ctrl-Z; return the TP-MR of ``+CMGS``.
+
+        From the moment the PDU is written, only an explicit refusal
+        (``+CMS ERROR``, ``ERROR``) means "not sent": a line that drops, an
+        answer that never comes or makes no sense, an ``OK`` without
+        reference leave the message in doubt (:attr:`ModemError.maybe_sent`),
+        so that nobody resends it blindly.
+        """
+        reference = None
+        try:
             self._write(pdu + CTRL_Z)
             deadline = time.monotonic() + self.send_timeout
-            reference = None
-            try:
-                while True:
-                    token = self._next_token(deadline, what="+CMGS")
-                    if token == pdu:  # echo
-                        continue
-                    if token == "OK":
-                        if reference is None:
-                            raise ModemError("The modem gave no message reference")
-                        return reference
-                    match = re.match(r"\+CMGS:\s*(\d+)", token)
-                    if match:
-                        reference = int(match.group(1))
-                        continue
-                    self._raise_if_error(token, "AT+CMGS")
-                    if not self._take_urc(token, deadline):
-                        self._stale(token)
-            except ModemTimeout as exc:
-                self._dirty = True
-                raise ModemTimeout(
-                    f"The modem did not confirm the message within "
-                    f"{self.send_timeout:g} s; it may have been sent.",
-                    maybe_sent=True,
-                ) from exc
+            while True:
+                token = self._next_token(deadline, what="+CMGS")
+                if token == pdu:  # echo
+                    continue
+                if token == "OK":
+                    if reference is None:
+                        raise ModemError("The modem gave no message reference")
+                    return reference
+                match = re.match(r"\+CMGS:\s*(\d+)", token)
+                if match:
+                    reference = int(match.group(1))
+                    continue
+                self._raise_if_error(token, "AT+CMGS")
+                if not self._take_urc(token, deadline):
+                    self._stale(token)
+        except ModemTimeout as exc:
+            self._dirty = True
+            raise ModemTimeout(
+                f"The modem did not confirm the message within "
+                f"{self.send_timeout:g} s; it may have been sent.",
+                maybe_sent=True,
+            ) from exc
+        except ModemError as exc:
+            if exc.kind or exc.message.startswith("The modem answered"):
+                raise  # refused by the modem: not sent
+            self._dirty = True
+            doubt = ModemError(
+                f"{exc.message}, after the message was handed to the modem; "
+                "it may have been sent.",
+                line_fault=exc.line_fault,
+            )
+            doubt.maybe_sent = True
+            raise doubt from exc
 
     # -- status ---------------------------------------------------------------------
     def signal(self):
-        values = self._query("AT+CSQ", "+CSQ:").split(",")
-        rssi = int(values[0])
-        ber = int(values[1]) if len(values) > 1 else 99
+        answer = self._query("AT+CSQ", "+CSQ:")
+        values = answer.split(",")
+        rssi = _int_or(values[0], None)
+        if rssi is None:
+            raise ModemError(f"Unreadable answer to AT+CSQ: {answer!r}")
+        ber = _int_or(values[1], 99) if len(values) > 1 else 99
         return Signal(rssi, ber, rssi_to_dbm(rssi))
 
     def registration(self):
         """``(stat, key, sentence)`` of ``AT+CREG?``, stat 0-5."""
-        values = self._query("AT+CREG?", "+CREG:").split(",")
-        stat = int(values[1] if len(values) > 1 else values[0])
+        answer = self._query("AT+CREG?", "+CREG:")
+        values = answer.split(",")
+        stat = _int_or(values[1] if len(values) > 1 else values[0], None)
+        if stat is None:
+            raise ModemError(f"Unreadable answer to AT+CREG?: {answer!r}")
         key, text = REGISTRATION.get(stat, ("unknown", f"registration state {stat}"))
         return stat, key, text
 
@@ -832,7 +879,8 @@ def _parse_listing(lines, prefix):
         if head is not None:
             index = _int_or(head[0], None)
             if index is not None:
-                messages.append(StoredMessage(index, _int_or(head[1], 1), line))
+                stat = _int_or(head[1], 1) if len(head) > 1 else 1
+                messages.append(StoredMessage(index, stat, line))
             head = None
     return messages
 

@@ -122,7 +122,10 @@ class ModemClient(api.SmsProviderClient):
                         message.key,
                         api.TRANSIENT,
                         failure_type="sms_server",
-                        error=line_down,
+                        error=(
+                            f"Not sent: the modem line failed on an earlier "
+                            f"message ({line_down}); it will be tried again."
+                        ),
                     )
                 )
                 continue
@@ -384,6 +387,8 @@ class ModemClient(api.SmsProviderClient):
                     for index in sorted(set(indexes)):
                         driver.delete_message(index)
                         deleted.append((mem, index))
+                        # the index is free: the SIM may store a new message there
+                        self._seen_keys.discard((mem, index))
                 finally:
                     if mem != "SM":
                         driver.select_storage("SM")

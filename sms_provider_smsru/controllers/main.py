@@ -8,6 +8,8 @@ from ..tools.smsru_client import MalformedCallback
 
 _logger = logging.getLogger(__name__)
 
+MAX_CALLBACK_BYTES = 1024 * 1024
+
 
 class SmsRuCallbackController(http.Controller):
     @http.route(
@@ -17,6 +19,9 @@ class SmsRuCallbackController(http.Controller):
         csrf=False,
         methods=["GET", "POST"],
         save_session=False,
+        # SMS.ru posts at most a few hundred short entries: a bigger body is
+        # refused (413) before it is read
+        max_content_length=MAX_CALLBACK_BYTES,
     )
     def smsru_callback(self, provider_id, token, **kwargs):
         """Delivery statuses pushed by SMS.ru (``data[]`` entries).

@@ -134,6 +134,8 @@ class FakeSmsRu:
         self.stoplist = {}
         self.callbacks = []
         self._failures = []
+        self._outage = []  # failure modes answered in turn while the outage lasts
+        self._outage_turn = 0
         self._counter = 0
         self._lock = threading.Lock()
         self._server = None
@@ -183,6 +185,18 @@ class FakeSmsRu:
         with self._lock:
             self._failures.extend([None] * after + [mode] * count)
 
+    def outage(self, *modes):
+        """Fail every request from now on until :meth:`end_outage`, cycling
+        through ``modes`` (as :meth:`fail_next` takes them: ``"http500"``,
+        ``"timeout"``, ``220``, ``500``...)."""
+        with self._lock:
+            self._outage = list(modes)
+            self._outage_turn = 0
+
+    def end_outage(self):
+        with self._lock:
+            self._outage = []
+
     def set_number_error(self, number, code):
         """``sms/send`` and ``sms/cost`` refuse ``number`` with ``code`` (207...)."""
         self.number_errors[_digits(number)] = code
@@ -230,6 +244,9 @@ class FakeSmsRu:
         with self._lock:
             self.requests.append(ReceivedRequest(method, path, dict(params), body))
             failure = self._failures.pop(0) if self._failures else None
+            if failure is None and self._outage:
+                failure = self._outage[self._outage_turn % len(self._outage)]
+                self._outage_turn += 1
         if failure == "timeout":
             time.sleep(self.sleep)
             return 200, "text/plain", "ignored"

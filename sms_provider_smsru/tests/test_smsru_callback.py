@@ -1,5 +1,7 @@
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.sms_mailing.tests.common import HostileRequestsMixin
+
 from .common import SmsRuCase
 
 LOGGER = "odoo.addons.sms_provider_smsru.controllers.main"
@@ -99,3 +101,51 @@ class TestSmsRuCallback(HttpCase, SmsRuCase):
             )
         self.assertEqual(response.status_code, 403)
         self.assertSmsState(self.sms, "pending")
+
+
+@tagged("post_install", "-at_install")
+class TestSmsRuCallbackHostile(HttpCase, SmsRuCase, HostileRequestsMixin):
+    """Random, oversized and malformed requests to the callback: 4xx (or the
+    "100" SMS.ru wants when the URL is right but nothing applies), no
+    traceback, no database change."""
+
+    def setUp(self):
+        super().setUp()
+        self.sms = self._sms_for_partners(self._partners(3))
+        self._run_dispatch()
+        self.token = self.provider.smsru_callback_token
+        self.template = "/sms_provider_smsru/callback/{provider}/{token}"
+
+    def test_hostile_requests_with_wrong_urls_are_refused(self):
+        paths = self.hostile_paths(
+            self.template, provider=str(self.provider.id), token=self.token
+        )
+        requests = [
+            request
+            for path in paths
+            for request in self.hostile_requests(path)
+            if request[0] in ("get", "random text entry", "not UTF-8", "json")
+        ]
+        with self.assertLogs(LOGGER, "WARNING"):  # refusals are logged, as warnings
+            self.assertRefusesHostileRequests(requests)
+
+    def test_hostile_bodies_on_the_right_url_change_nothing(self):
+        path = self.template.format(provider=self.provider.id, token=self.token)
+        # SMS.ru is answered "100" for what it may send (nothing applies here)
+        self.assertRefusesHostileRequests(self.hostile_requests(path), allowed=(200,))
+
+    def test_oversized_callback_is_refused_before_parsing(self):
+        path = self.template.format(provider=self.provider.id, token=self.token)
+        response = self.url_open(path, data={"data[]": "x" * (2 * 1024 * 1024)})
+        self.assertEqual(response.status_code, 413)
+
+    def test_status_entries_with_a_broken_time_stamp_are_refused(self):
+        path = self.template.format(provider=self.provider.id, token=self.token)
+        pid = self.sms[0].provider_message_id
+        state = self.sms[0].state
+        with self.assertLogs(LOGGER, "WARNING"):
+            response = self.url_open(
+                path, data={"data[]": f"sms_status\n{pid}\n103\n99999999999999999999"}
+            )
+        self.assertEqual(response.status_code, 400)
+        self.assertSmsState(self.sms[0], state)

@@ -13,6 +13,7 @@ Numbers reach SMS.ru as digits without the "+" (``79251234567``).
 """
 
 import datetime
+import math
 import re
 
 import requests
@@ -118,14 +119,32 @@ class MalformedCallback(ValueError):
 def _code(value):
     try:
         return int(value)
-    except (TypeError, ValueError):
-        return None
+    except (TypeError, ValueError, OverflowError):
+        return None  # missing, not a number, infinite
 
 
 def _float(value):
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _mapping(value):
+    """``value`` when SMS.ru answered an object there, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _timestamp(value):
+    """Naive UTC datetime of a UNIX time written in ASCII digits, or None."""
+    if not re.fullmatch(r"[0-9]{1,11}", value or ""):
+        return None
+    try:
+        return datetime.datetime.fromtimestamp(
+            int(value), datetime.timezone.utc
+        ).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
         return None
 
 
@@ -196,7 +215,7 @@ class SmsRuClient(SmsProviderClient):
             )
         try:
             payload = response.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: deep nesting
             raise ProviderError(
                 "SMS.ru sent an answer that is not JSON.", transient=True
             ) from exc
@@ -330,7 +349,7 @@ class SmsRuClient(SmsProviderClient):
                 )
                 continue
             sent = True
-            per_number = payload.get("sms") or {}
+            per_number = _mapping(payload.get("sms"))
             for number, message in chunk.items():
                 results.append(self._send_result(message, per_number.get(number)))
         return results
@@ -376,7 +395,7 @@ class SmsRuClient(SmsProviderClient):
             chunk = digits[start : start + self.max_batch]
             params = dict(options, to=",".join(chunk), msg=text)
             payload = self._call("sms/cost", params)
-            for number, entry in (payload.get("sms") or {}).items():
+            for number, entry in _mapping(payload.get("sms")).items():
                 if not isinstance(entry, dict) or entry.get("status") != "OK":
                     continue
                 cost = _float(entry.get("cost")) or 0.0
@@ -434,7 +453,7 @@ class SmsRuClient(SmsProviderClient):
                     for i in chunk
                 )
                 continue
-            per_id = payload.get("sms") or {}
+            per_id = _mapping(payload.get("sms"))
             for sms_id in chunk:
                 entry = per_id.get(sms_id)
                 if not isinstance(entry, dict):
@@ -503,16 +522,11 @@ class SmsRuClient(SmsProviderClient):
             code = _code(lines[2]) if len(lines) >= 3 else None
             if not lines[1:2] or not lines[1] or code is None:
                 raise MalformedCallback(f"Malformed sms_status entry: {entry[:100]!r}")
-            at = None
-            if len(lines) > 3 and lines[3]:
-                try:
-                    at = datetime.datetime.fromtimestamp(
-                        int(lines[3]), datetime.timezone.utc
-                    ).replace(tzinfo=None)
-                except (ValueError, OverflowError, OSError) as err:
-                    raise MalformedCallback(
-                        f"Malformed time in sms_status entry: {lines[3][:30]!r}"
-                    ) from err
+            at = _timestamp(lines[3]) if len(lines) > 3 and lines[3] else None
+            if len(lines) > 3 and lines[3] and at is None:
+                raise MalformedCallback(
+                    f"Malformed time in sms_status entry: {lines[3][:30]!r}"
+                )
             updates.append(self._status_update(lines[1], code, at=at))
         return updates
 
@@ -546,7 +560,8 @@ class SmsRuClient(SmsProviderClient):
     def callback_add(self, url):
         """Register ``url`` as a callback handler; return the registered URLs."""
         payload = self._call("callback/add", {"url": url})
-        return list(payload.get("callback") or [])
+        callbacks = payload.get("callback")
+        return [str(u) for u in callbacks] if isinstance(callbacks, list) else []
 
     def close(self):
         if self._session is not None:
