@@ -114,9 +114,16 @@ class SmsProviderClient:
     ``max_batch``: at most this many messages in one :meth:`send` call.
     ``supports_status``: :meth:`statuses` asks the provider for delivery states.
     ``status_batch``: at most this many ids in one :meth:`statuses` call.
+    ``max_inflight``: at most this many :meth:`send` calls at once, each on its
+    own client instance in its own thread (an HTTP API); 1 for a gateway that
+    is one line (a modem) or does not wait on a network.
+    ``max_lanes``: at most this many Odoo workers may send through the
+    provider at the same time (1 for a modem: one serial line).
     """
 
     max_batch = 100
+    max_inflight = 16
+    max_lanes = 16
     supports_status = False
     status_batch = 100
 
