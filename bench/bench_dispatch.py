@@ -16,6 +16,8 @@ Runs (``--runs``, comma-separated):
 - ``mixed``: ``--mixed-smsru`` SMS.ru numbers alone, then the same with
   ``--mixed-modem`` modem numbers (+7999...) mixed in: SMS.ru's part is timed
   in both;
+- ``cpu``: our own CPU time per 100 messages, ``_dispatch_queue()`` run in
+  this process against the local SMS.ru answering at once;
 - ``kill``: ``--kill-recipients`` SMS.ru numbers sent by two Odoo servers on one
   database; the first is killed (SIGKILL) once ``--kill-at`` of the messages are
   final. Messages it was handing over fail "in doubt"; none is sent twice.
@@ -23,7 +25,7 @@ Runs (``--runs``, comma-separated):
 Each run uses a fresh database copied from a template (our three addons without
 demo data, rebuilt when the addons change). A benchmark, not a test.
 
-    .venv/bin/python bench/bench_dispatch.py --runs solo,mixed,kill
+    .venv/bin/python bench/bench_dispatch.py --runs cpu,solo,mixed,kill
 """
 
 import argparse
@@ -129,11 +131,14 @@ def ensure_template(name):
     if res.returncode:
         drop_db(name)
         sys.exit(f"Building the template failed:\n{res.stderr[-4000:]}")
-    # The bench's own crons only: nothing else competes for the workers.
+    # The bench's own crons only: nothing else competes for the workers. The
+    # delivery status poll is off too: it would ask SMS.ru about every message
+    # (one request per 100, at the same latency) in a cron worker of its own.
     psql(
         name,
         "UPDATE ir_cron SET active = FALSE WHERE id NOT IN (SELECT res_id FROM"
-        " ir_model_data WHERE module = 'sms_mailing' AND model = 'ir.cron')",
+        " ir_model_data WHERE module = 'sms_mailing' AND model = 'ir.cron'"
+        " AND name != 'ir_cron_sms_poll_status')",
     )
     psql("postgres", f"COMMENT ON DATABASE {name} IS '{key}'")
 
@@ -184,6 +189,22 @@ class Server:
             except OSError:
                 time.sleep(0.5)
         raise RuntimeError(f"Odoo on port {self.port} did not start")
+
+    def unnice(self):
+        """Odoo's cron workers run at nice 10: on a machine other jobs load,
+        they would mostly wait for the CPU. Put them back at 0 (the bench's
+        own priority; lowering niceness needs root, otherwise skipped)."""
+        if self.proc.poll() is not None:
+            return
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        for pid in children:
+            try:
+                if os.getpriority(os.PRIO_PROCESS, int(pid)) > 0:
+                    os.setpriority(os.PRIO_PROCESS, int(pid), 0)
+            except OSError:
+                pass
 
     def kill(self):
         os.killpg(self.proc.pid, signal.SIGKILL)
@@ -286,6 +307,9 @@ def watch(args, conn, mailing, total, smsru_count, servers, kill_at, started):
             killed = True
         if final >= total:
             break
+        if args.unnice:
+            for server in servers:
+                server.unnice()
         if time.monotonic() - started > args.timeout:
             say(f"timeout, {final}/{total} final")
             break
@@ -413,6 +437,87 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
             drop_db(db)
 
 
+def own_time(args):
+    """Our own CPU time per 100 messages: ``_dispatch_queue()`` in this
+    process (one request at a time) against the local SMS.ru in another
+    process answering at once, on a fresh database."""
+    db = f"{args.db}_cpu"
+    drop_db(db)
+    subprocess.run(["createdb", "-T", f"{args.db}_tpl", db], check=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; sys.path.insert(0, sys.argv[1]);"
+            "from fake_smsru import FakeSmsRu;"
+            "s = FakeSmsRu(api_id=sys.argv[2], balance=1e12, total_limit=10**9);"
+            "s.start(); print(s.url, flush=True); time.sleep(3600)",
+            str(ROOT / "sms_provider_smsru" / "tests"),
+            API_ID,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = server.stdout.readline().strip()
+        sys.path.insert(0, str(ODOO_SRC))
+        import odoo  # noqa: PLC0415
+        from odoo.modules.registry import Registry  # noqa: PLC0415
+
+        odoo.tools.config.parse_config(
+            ["-c", empty_config(), f"--addons-path={ADDONS_PATH}", "-d", db]
+        )
+        registry = Registry(db)
+        count = args.cpu_messages
+        with registry.cursor() as cr:
+            env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+            env["sms.provider"].create(
+                {
+                    "name": "SMS.ru (local)",
+                    "provider_type": "smsru",
+                    "smsru_api_id": API_ID,
+                    "smsru_base_url": url,
+                    "number_prefixes": "+7",
+                    "inflight_requests": 1,
+                }
+            )
+            mailing = env["sms.mailing"].create({"name": "cpu", "body": "hi"})
+            cr.execute(
+                "INSERT INTO sms_sms (uuid, number, body, state, sms_mailing_id,"
+                " company_id, parts, encoding, to_delete, attempts, is_test)"
+                " SELECT md5(random()::text), '+7925' || lpad(g::text, 7, '0'),"
+                " 'Hello Client ' || g || ', our spring sale starts Monday.',"
+                " 'outgoing', %s, 1, 1, 'gsm7', FALSE, 0, FALSE"
+                " FROM generate_series(1, %s) g",
+                [mailing.id, count],
+            )
+            cr.commit()
+            cpu, wall = time.process_time(), time.monotonic()
+            sent = env["sms.sms"]._dispatch_queue(time_budget=3600)
+            cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+            cr.commit()
+        say(
+            f"own time: {sent} messages, {cpu / sent * 100 * 1000:.1f} ms CPU per 100"
+            f" ({wall / sent * 100 * 1000:.1f} ms wall per 100, the local SMS.ru"
+            " and PostgreSQL included)"
+        )
+        print(
+            json.dumps(
+                {
+                    "run": "cpu",
+                    "messages": sent,
+                    "cpu_ms_per_100": cpu / sent * 100 * 1000,
+                }
+            ),
+            flush=True,
+        )
+    finally:
+        server.kill()
+        server.wait()
+        if not args.keep:
+            drop_db(db)
+
+
 def report(result, args):
     limit = 100 / args.latency
     say(
@@ -428,7 +533,7 @@ def report(result, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", default="solo,mixed,kill")
+    parser.add_argument("--runs", default="cpu,solo,mixed,kill")
     parser.add_argument("--recipients", type=int, default=20000)
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--workers", type=int, default=2)
@@ -440,13 +545,21 @@ def main():
     parser.add_argument("--modem-seconds", type=float, default=2.0)
     parser.add_argument("--kill-recipients", type=int, default=20000)
     parser.add_argument("--kill-at", type=float, default=0.3)
+    parser.add_argument("--cpu-messages", type=int, default=5000)
     parser.add_argument("--db", default="sms_lanes_bench")
     parser.add_argument("--port", type=int, default=8073)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--unnice",
+        action="store_true",
+        help="run Odoo's cron workers at nice 0 instead of 10 (a loaded machine)",
+    )
     args = parser.parse_args()
     ensure_template(f"{args.db}_tpl")
     runs = args.runs.split(",")
+    if "cpu" in runs:
+        own_time(args)
     if "solo" in runs:
         report(run_campaign(args, "solo", args.recipients), args)
     if "mixed" in runs:

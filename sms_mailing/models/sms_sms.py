@@ -1,10 +1,12 @@
 import collections
 import concurrent.futures
 import contextlib
+import dataclasses
 import logging
 import queue
 import threading
 import time
+import typing
 from collections import defaultdict
 from datetime import timedelta
 
@@ -358,7 +360,8 @@ class SmsSms(models.Model):
         matching provider); fail those no active provider serves."""
         self.flush_model()
         query = SQL(
-            "SELECT id FROM sms_sms WHERE state = 'outgoing'"
+            "SELECT id, number, company_id, requested_provider_id FROM sms_sms"
+            " WHERE state = 'outgoing'"
             " AND route_provider_id IS NULL AND to_delete IS NOT TRUE"
             " AND is_test IS NOT TRUE %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
             SQL("AND company_id = ANY(%s)", list(company_ids))
@@ -369,15 +372,26 @@ class SmsSms(models.Model):
         try:
             with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(query, log_exceptions=False)
-                ids = [row[0] for row in self.env.cr.fetchall()]
+                rows = self.env.cr.fetchall()
         except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
             return  # another lane is routing them
-        if not ids:
+        if not rows:
             return
-        messages = self.browse(ids).sudo()
-        candidates = messages._candidates(route_cache)
+        messages = self.browse([row[0] for row in rows]).sudo()
         by_provider = defaultdict(list)
-        for sms_id, cands in candidates.items():
+        requested = {}
+        for sms_id, number, company_id, requested_id in rows:
+            if requested_id:
+                if requested_id not in requested:
+                    provider = self.env["sms.provider"].sudo().browse(requested_id)
+                    requested[requested_id] = provider.active
+                by_provider[requested_id if requested[requested_id] else None].append(
+                    sms_id
+                )
+                continue
+            cands = routing.order_candidates(
+                number or "", self._route_table(company_id, route_cache)
+            )
             by_provider[cands[0] if cands else None].append(sms_id)
         unserved_ids = by_provider.pop(None, [])
         for provider_id, sms_ids in by_provider.items():
@@ -611,19 +625,20 @@ class SmsSms(models.Model):
         # (a modem) is held for one chunk at a time, not for the whole lane.
         taken = set()
         while True:
-            claimed = self._claim_batch(provider, key, claim_size)
-            if not claimed:
+            rows = self._claim_batch(provider, key, claim_size)
+            if not rows:
                 return taken
-            taken.update(claimed.ids)
-            for chunk in split_every(chunk_size, claimed.ids, self.browse):
+            taken.update(row.id for row in rows)
+            for chunk in split_every(chunk_size, rows, list):
                 pacer.wait(len(chunk))
                 try:
                     with provider._open_client() as client:
-                        results = chunk._call_client(client)
+                        answers = _send_with(client, _outgoing_of(chunk))
                 except api_provider.ProviderError as err:
                     # The client could not be opened (port busy, bad config...).
-                    results = {sms.id: _failed(sms, err) for sms in chunk}
-                chunk._write_lane_results(provider, results, route_cache)
+                    answers = ({}, err)
+                results = _results_of(self.env, chunk, *answers)
+                self._write_lane_results(provider, chunk, results, route_cache)
                 commit_batch(self.env)
             if time.monotonic() >= deadline:
                 return taken
@@ -658,19 +673,17 @@ class SmsSms(models.Model):
             while True:
                 while len(flying) < inflight:
                     if not waiting and not exhausted:
-                        claimed = self.browse()
+                        rows = []
                         if time.monotonic() < deadline or not taken:
-                            claimed = self._claim_batch(provider, key, claim_size)
-                        exhausted = not claimed
-                        taken.update(claimed.ids)
-                        waiting.extend(
-                            split_every(chunk_size, claimed.ids, self.browse)
-                        )
+                            rows = self._claim_batch(provider, key, claim_size)
+                        exhausted = not rows
+                        taken.update(row.id for row in rows)
+                        waiting.extend(split_every(chunk_size, rows, list))
                     if not waiting:
                         break
                     chunk = waiting.popleft()
                     pacer.wait(len(chunk))
-                    future = pool.submit(_send_pooled, clients, chunk._outgoing())
+                    future = pool.submit(_send_pooled, clients, _outgoing_of(chunk))
                     flying[future] = chunk
                 if not flying:
                     return taken
@@ -679,8 +692,8 @@ class SmsSms(models.Model):
                 )
                 for future in finished:
                     chunk = flying.pop(future)
-                    results = chunk._results_of(*future.result())
-                    chunk._write_lane_results(provider, results, route_cache)
+                    results = _results_of(self.env, chunk, *future.result())
+                    self._write_lane_results(provider, chunk, results, route_cache)
                 commit_batch(self.env)
 
     @api.model
@@ -688,14 +701,16 @@ class SmsSms(models.Model):
         """Take up to ``limit`` due messages of ``provider``'s lane: marked
         ``process`` with the lane's lock key and committed (the guarantee that
         makes a resend impossible). Quiet-hours messages go back to wait;
-        messages too long for the provider fail. Returns what is to send."""
+        messages too long for the provider fail. Returns the :class:`Claimed`
+        rows to send, in id order."""
         for _attempt in range(5):
             self.flush_model()
             query = SQL(
                 "UPDATE sms_sms SET state = 'process', dispatch_lock = %s,"
                 " attempts = COALESCE(attempts, 0) + 1, process_started_at = %s"
                 " WHERE id IN (SELECT id FROM sms_sms WHERE route_provider_id = %s"
-                " AND %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+                " AND %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, uuid, number, body, parts, sms_mailing_id",
                 key,
                 fields.Datetime.now(),
                 provider.id,
@@ -705,69 +720,101 @@ class SmsSms(models.Model):
             try:
                 with self.env.cr.savepoint(flush=False):
                     self.env.cr.execute(query, log_exceptions=False)
-                    ids = sorted(row[0] for row in self.env.cr.fetchall())
+                    rows = sorted(map(Claimed._make, self.env.cr.fetchall()))
                 break
             except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
                 # Another lane committed some of these rows after our
                 # snapshot: they are not ours. Look again in a new snapshot.
                 commit_batch(self.env)
         else:
-            return self.browse()
-        if not ids:
-            return self.browse()
-        claimed = self.browse(ids)
+            return []
+        if not rows:
+            return []
+        claimed = self.browse([row.id for row in rows])
         claimed.invalidate_recordset(
             ["state", "dispatch_lock", "attempts", "process_started_at"]
         )
-        trackers = claimed._trackers()
+        loose = self.browse([row.id for row in rows if not row.mailing_id])
+        trackers = loose._trackers()
         if trackers:
             trackers._action_update_from_sms_state("process")
         commit_batch(self.env)
-        deferred = claimed._defer_until()
-        if deferred:
-            claimed._write_deferred(deferred)
-        too_long = claimed.filtered(
-            lambda s: s.id not in deferred and s.parts > provider.max_parts
+        mailing_ids = {row.mailing_id for row in rows if row.mailing_id}
+        quiet = (
+            self.env["sms.mailing"].browse(mailing_ids).filtered("quiet_hours")
+            if mailing_ids
+            else ()
         )
+        deferred = {}
+        if quiet:
+            deferred = claimed.filtered(
+                lambda s: s.sms_mailing_id in quiet
+            )._defer_until()
+            if deferred:
+                claimed._write_deferred(deferred)
+        too_long = [
+            row
+            for row in rows
+            if row.parts > provider.max_parts and row.id not in deferred
+        ]
         if too_long:
-            too_long._write_results_of(
+            self._write_results_of_rows(
                 provider,
+                too_long,
                 {
-                    sms.id: api_provider.SendResult(
-                        sms.uuid,
+                    row.id: api_provider.SendResult(
+                        row.uuid,
                         api_provider.PERMANENT,
                         failure_type="unknown",
-                        error=provider._too_long_error(sms.parts),
+                        error=provider._too_long_error(row.parts),
                     )
-                    for sms in too_long
+                    for row in too_long
                 },
             )
         if deferred or too_long:
             commit_batch(self.env)
-            return claimed.filtered(lambda s: s.id not in deferred) - too_long
-        return claimed
+            skip = set(deferred) | {row.id for row in too_long}
+            return [row for row in rows if row.id not in skip]
+        return rows
 
     def _outgoing(self):
-        """Plain messages for a client (read here, in the worker's thread)."""
+        """Plain messages for a client."""
         return [
             api_provider.OutgoingMessage(sms.uuid, sms.number or "", sms.body or "")
             for sms in self
         ]
 
-    def _write_lane_results(self, provider, results, route_cache):
-        """Store a lane's results; a temporary failure with another matching
-        provider moves the message to that provider's lane at once (a hop
-        is not an attempt)."""
-        transient = [
-            sms_id
-            for sms_id, result in results.items()
-            if result.status == api_provider.TRANSIENT
+    @api.model
+    def _write_results_of_rows(self, provider, rows, results):
+        self.browse([row.id for row in rows])._write_results_of(provider, results)
+
+    @api.model
+    def _write_lane_results(self, provider, rows, results, route_cache):
+        """Store a lane's results for its claimed ``rows``.
+
+        Accepted messages (the hot path) are written with one statement;
+        a temporary failure with another matching provider moves the message
+        to that provider's lane at once (a hop is not an attempt); the rest
+        goes through :meth:`_write_results_of`."""
+        accepted = [
+            row
+            for row in rows
+            if results[row.id].status in (api_provider.ACCEPTED, api_provider.DELIVERED)
         ]
+        if accepted:
+            self._write_accepted(provider, accepted, results)
+        accepted_ids = {row.id for row in accepted}
+        others = [row for row in rows if row.id not in accepted_ids]
+        if not others:
+            return
+        records = self.browse([row.id for row in others])
+        transient = records.filtered(
+            lambda s: results[s.id].status == api_provider.TRANSIENT
+        )
         hops = defaultdict(list)
         if transient:
-            transient_sms = self.browse(transient)
-            candidates = transient_sms._candidates(route_cache)
-            for sms in transient_sms:
+            candidates = transient._candidates(route_cache)
+            for sms in transient:
                 cands = candidates.get(sms.id) or []
                 if sms.is_test or provider.id not in cands:
                     continue
@@ -775,7 +822,7 @@ class SmsSms(models.Model):
                 if position + 1 < len(cands):
                     hops[cands[position + 1]].append(sms.id)
         moved = {sms_id for ids in hops.values() for sms_id in ids}
-        final = {k: v for k, v in results.items() if k not in moved}
+        final = {row.id: results[row.id] for row in others if row.id not in moved}
         if final:
             self.browse(list(final))._write_results_of(
                 provider, final, route_cache=route_cache
@@ -796,9 +843,79 @@ class SmsSms(models.Model):
                 ["state", "route_provider_id", "dispatch_lock", "attempts"]
             )
             hopped._update_trackers("outgoing", False)
-        messages = self.browse(list(final)).mail_message_id
+        messages = self.browse(
+            [row.id for row in others if not row.mailing_id and row.id in final]
+        ).mail_message_id
         if messages:
             messages._notify_message_notification_update()
+
+    @api.model
+    def _write_accepted(self, provider, rows, results):
+        """One UPDATE for messages the provider took (no ORM read or write
+        per message: this is the path every campaign message takes)."""
+        now = fields.Datetime.now()
+        price = provider.price_per_part
+        ids, states, pids, costs, parts = [], [], [], [], []
+        for row in rows:
+            result = results[row.id]
+            count = result.parts or row.parts
+            ids.append(row.id)
+            delivered = result.status == api_provider.DELIVERED
+            states.append("sent" if delivered else "pending")
+            pids.append(result.provider_message_id)
+            costs.append(result.cost if result.cost is not None else count * price)
+            parts.append(count)
+        self.env.cr.execute(
+            SQL(
+                "UPDATE sms_sms AS s SET state = v.state, provider_message_id = v.pid,"
+                " cost = v.cost, parts = v.parts, provider_id = %s, sent_at = %s,"
+                " delivered_at = CASE WHEN v.state = 'sent' THEN %s"
+                " ELSE s.delivered_at END, failure_type = NULL, error_message = NULL,"
+                " next_attempt_at = NULL, dispatch_lock = NULL, write_date = %s,"
+                " write_uid = %s"
+                " FROM unnest(%s::int[], %s::varchar[], %s::varchar[], %s::numeric[],"
+                " %s::int[]) AS v(id, state, pid, cost, parts) WHERE s.id = v.id",
+                provider.id,
+                now,
+                now,
+                now,
+                self.env.uid,
+                ids,
+                states,
+                pids,
+                costs,
+                parts,
+            )
+        )
+        records = self.browse(ids)
+        records.invalidate_recordset(
+            [
+                "state",
+                "provider_message_id",
+                "cost",
+                "parts",
+                "provider_id",
+                "sent_at",
+                "delivered_at",
+                "failure_type",
+                "error_message",
+                "next_attempt_at",
+                "dispatch_lock",
+                "write_date",
+                "write_uid",
+            ]
+        )
+        loose = {row.id for row in rows if not row.mailing_id}
+        if loose:
+            # Chatter SMS: their notifications follow (mailings have none).
+            loose_records = self.browse(sorted(loose))
+            by_state = defaultdict(list)
+            for sms_id, state in zip(ids, states, strict=True):
+                if sms_id in loose:
+                    by_state[state].append(sms_id)
+            for state, state_ids in by_state.items():
+                self.browse(state_ids)._update_trackers(state, False)
+            loose_records.mail_message_id._notify_message_notification_update()
 
     def _candidates(self, route_cache=None):
         """Provider failover list (ids, best first) for each message of ``self``.
@@ -806,7 +923,6 @@ class SmsSms(models.Model):
         ``route_cache`` (a dict kept by the caller) holds each company's
         providers with their parsed prefixes, so routing is pure Python.
         """
-        Provider = self.env["sms.provider"].sudo()
         cache = {} if route_cache is None else route_cache
         result = {}
         for sms in self:
@@ -814,18 +930,26 @@ class SmsSms(models.Model):
             if requested:
                 result[sms.id] = [requested.id] if requested.sudo().active else []
                 continue
-            company_id = sms.company_id.id or self.env.company.id
-            table = cache.get(company_id)
-            if table is None:
-                providers = Provider._get_active_providers(
-                    self.env["res.company"].browse(company_id)
-                )
-                table = cache[company_id] = [
-                    (p.id, routing.parse_prefixes(p.number_prefixes), p.sequence)
-                    for p in providers
-                ]
+            table = self._route_table(sms.company_id.id, cache)
             result[sms.id] = routing.order_candidates(sms.number or "", table)
         return result
+
+    @api.model
+    def _route_table(self, company_id, cache):
+        """``[(provider id, prefixes, sequence)]`` of a company, kept in ``cache``."""
+        company_id = company_id or self.env.company.id
+        table = cache.get(company_id)
+        if table is None:
+            providers = (
+                self.env["sms.provider"]
+                .sudo()
+                ._get_active_providers(self.env["res.company"].browse(company_id))
+            )
+            table = cache[company_id] = [
+                (p.id, routing.parse_prefixes(p.number_prefixes), p.sequence)
+                for p in providers
+            ]
+        return table
 
     def _defer_until(self):
         """``{sms_id: datetime}`` of mailing messages held by quiet hours."""
@@ -919,6 +1043,12 @@ class SmsSms(models.Model):
 
     def _call_client(self, client):
         return self._results_of(*_send_with(client, self._outgoing()))
+
+    def _rows(self):
+        return [
+            Claimed(s.id, s.uuid, s.number, s.body, s.parts, s.sms_mailing_id.id)
+            for s in self
+        ]
 
     def _results_of(self, answers, error):
         """``{sms_id: SendResult}`` from what :func:`_send_with` returned."""
@@ -1189,6 +1319,64 @@ class SmsSms(models.Model):
         )
         retry._update_trackers("outgoing", False)
         return retry
+
+
+class Claimed(typing.NamedTuple):
+    """A message claimed by a lane, as its claim returned it."""
+
+    id: int
+    uuid: str
+    number: str
+    body: str
+    parts: int
+    mailing_id: int
+
+
+def _outgoing_of(rows):
+    return [
+        api_provider.OutgoingMessage(row.uuid, row.number or "", row.body or "")
+        for row in rows
+    ]
+
+
+def _results_of(env, rows, answers, error):
+    """``{id: SendResult}`` of claimed ``rows`` from what :func:`_send_with`
+    returned (pure: the lane's view of its messages)."""
+    if error is not None:
+        if isinstance(error, api_provider.ProviderError):
+            failed = api_provider.SendResult(
+                None,
+                api_provider.TRANSIENT if error.transient else api_provider.PERMANENT,
+                failure_type=error.failure_type,
+                error=error.message,
+            )
+        else:
+            # A fault of the client itself, maybe after the request left:
+            # never resend automatically.
+            failed = api_provider.SendResult(
+                None,
+                api_provider.PERMANENT,
+                failure_type="unknown",
+                error=env._("Unexpected provider error: %(error)s", error=error),
+            )
+        return {row.id: dataclasses.replace(failed, key=row.uuid) for row in rows}
+    missing = None
+    results = {}
+    for row in rows:
+        result = answers.get(row.uuid)
+        if result is None:
+            missing = missing or api_provider.SendResult(
+                None,
+                api_provider.PERMANENT,
+                failure_type="unknown",
+                error=env._(
+                    "The provider gave no result for this message; it was not "
+                    "sent again so that nobody receives it twice."
+                ),
+            )
+            result = dataclasses.replace(missing, key=row.uuid)
+        results[row.id] = result
+    return results
 
 
 def _no_provider(sms):
