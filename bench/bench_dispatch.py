@@ -33,6 +33,7 @@ import collections
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -165,7 +166,8 @@ class Server:
 
     def __init__(self, db, http_port, gevent_port, args, log):
         self.port = http_port
-        self.log = open(log, "a")  # noqa: SIM115
+        self.log_path = log
+        self.log = open(log, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             odoo_cmd(
                 db,
@@ -189,6 +191,20 @@ class Server:
             except OSError:
                 time.sleep(0.5)
         raise RuntimeError(f"Odoo on port {self.port} did not start")
+
+    def wait_crons_warm(self, count, timeout=180):
+        """Wait until ``count`` cron workers have run a job: each loads the
+        registry first (seconds), which is not what is measured."""
+        deadline = time.monotonic() + timeout
+        pattern = re.compile(
+            r" (\d+) INFO \S+ odoo\.addons\.base\.models\.ir_cron: Job"
+        )
+        while time.monotonic() < deadline:
+            text = Path(self.log_path).read_text(errors="replace")
+            if len(set(pattern.findall(text))) >= count:
+                return
+            time.sleep(0.5)
+        say(f"cron workers of port {self.port} not all seen running a job")
 
     def unnice(self):
         """Odoo's cron workers run at nice 10: on a machine other jobs load,
@@ -388,6 +404,10 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
                     "number_prefixes": "+7999",
                 },
             )
+        for server in servers:
+            if args.unnice:
+                server.unnice()
+            server.wait_crons_warm(args.max_cron_threads if args.workers else 1)
         group = rpc(
             "sms.mailing.group",
             "create",
