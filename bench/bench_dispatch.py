@@ -56,6 +56,7 @@ MODULES = "sms_mailing,sms_provider_smsru,sms_provider_modem"
 API_ID = "BENCH-0000-1111-2222"
 BODY = "Hello {{ object.name }}, our spring sale starts Monday: 20% off."
 FINAL = ("pending", "sent", "error", "canceled")
+LANE_LOCK_NAMESPACE = 0x534D534C  # sms_mailing.models.sms_sms.LANE_LOCK_NAMESPACE
 
 
 def say(msg):
@@ -206,6 +207,22 @@ class Server:
             time.sleep(0.5)
         say(f"cron workers of port {self.port} not all seen running a job")
 
+    def sending(self, conn):
+        """Whether a worker of this server holds a lane (is sending)."""
+        pids = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        with conn.cursor() as cr:
+            cr.execute(
+                "SELECT a.application_name FROM pg_locks l"
+                " JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s",
+                [LANE_LOCK_NAMESPACE],
+            )
+            names = {row[0] for row in cr.fetchall()}
+        conn.rollback()
+        return any(f"odoo-{pid}" in names for pid in pids)
+
     def unnice(self):
         """Odoo's cron workers run at nice 10: on a machine other jobs load,
         they would mostly wait for the CPU. Put them back at 0 (the bench's
@@ -317,8 +334,13 @@ def watch(args, conn, mailing, total, smsru_count, servers, kill_at, started):
         )
         if smsru_done is None and smsru_final >= smsru_count:
             smsru_done = time.monotonic() - started
-        if kill_at is not None and not killed and final >= kill_at * total:
-            say(f"SIGKILL of server A at {final} final messages")
+        if (
+            kill_at is not None
+            and not killed
+            and final >= kill_at * total
+            and (servers[0].sending(conn) or final >= 0.9 * total)
+        ):
+            say(f"SIGKILL of server A at {final} final messages, while it sends")
             servers[0].kill()
             killed = True
         if final >= total:
@@ -379,6 +401,16 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
         for server in servers:
             server.wait_ready()
         rpc = Rpc(servers[-1].port, db)
+        # One lane per cron worker of every server (two are installed).
+        lanes = max(2, args.max_cron_threads * len(servers))
+        lane_cron = rpc(
+            "ir.model.data",
+            "check_object_reference",
+            "sms_mailing",
+            "ir_cron_sms_dispatch",
+        )[1]
+        for index in range(3, lanes + 1):
+            rpc("ir.cron", "copy", [lane_cron], {"name": f"SMS: dispatch lane {index}"})
         rpc(
             "sms.provider",
             "create",
@@ -390,7 +422,7 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
                 "smsru_timeout": 30,
                 "number_prefixes": "+7",
                 "inflight_requests": args.inflight,
-                "dispatch_lanes": args.lanes,
+                "dispatch_lanes": args.lanes or lanes,
             },
         )
         if modem:
@@ -559,7 +591,12 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-cron-threads", type=int, default=2)
     parser.add_argument("--inflight", type=int, default=4)
-    parser.add_argument("--lanes", type=int, default=2, help="lanes per provider")
+    parser.add_argument(
+        "--lanes",
+        type=int,
+        default=0,
+        help="parallel lanes of SMS.ru (default: one per cron worker of all servers)",
+    )
     parser.add_argument("--mixed-smsru", type=int, default=2000)
     parser.add_argument("--mixed-modem", type=int, default=40)
     parser.add_argument("--modem-seconds", type=float, default=2.0)
