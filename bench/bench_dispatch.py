@@ -439,7 +439,9 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
         for server in servers:
             if args.unnice:
                 server.unnice()
-            server.wait_crons_warm(args.max_cron_threads if args.workers else 1)
+            # Several servers share the jobs: ask each for one warm worker.
+            warm = args.max_cron_threads if args.workers and len(servers) == 1 else 1
+            server.wait_crons_warm(warm)
         group = rpc(
             "sms.mailing.group",
             "create",
