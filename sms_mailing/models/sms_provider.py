@@ -161,7 +161,9 @@ class SmsProvider(models.Model):
     def create(self, vals_list):
         self.env.registry.clear_cache()
         providers = super().create(vals_list)
-        # A new provider may serve queued numbers better: route them again.
+        # A new provider may serve queued numbers better: route them again
+        # (sudo: only clears the routing column of queued messages, which the
+        # dispatcher recomputes; a provider manager may not read every SMS).
         self.env["sms.sms"].sudo()._reset_routes()
         return providers
 
@@ -170,11 +172,13 @@ class SmsProvider(models.Model):
             self.env.registry.clear_cache()
         result = super().write(vals)
         if set(ROUTING_FIELDS) & set(vals):
+            # sudo: see create(); only the routing column is cleared.
             self.env["sms.sms"].sudo()._reset_routes()
         return result
 
     def unlink(self):
         self.env.registry.clear_cache()
+        # sudo: see create(); only the routing column is cleared.
         self.env["sms.sms"].sudo()._reset_routes()
         return super().unlink()
 

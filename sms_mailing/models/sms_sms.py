@@ -240,6 +240,7 @@ class SmsSms(models.Model):
     @api.model
     def _lane_crons(self):
         """The scheduled actions that run dispatch lanes (active ones)."""
+        # sudo: any user queuing an SMS wakes the lanes up; only their ids are read.
         return (
             self.env["ir.cron"]
             .sudo()
@@ -260,6 +261,7 @@ class SmsSms(models.Model):
         if not crons:
             return
         now = fields.Datetime.now()
+        # sudo: a trigger only makes the lane run sooner (as Odoo's _trigger does).
         self.env["ir.cron.trigger"].sudo().create(
             [{"cron_id": cron.id, "call_at": now} for cron in crons]
         )
@@ -377,12 +379,14 @@ class SmsSms(models.Model):
             return  # another lane is routing them
         if not rows:
             return
+        # sudo: the dispatcher (a cron) routes every company's queue.
         messages = self.browse([row[0] for row in rows]).sudo()
         by_provider = defaultdict(list)
         requested = {}
         for sms_id, number, company_id, requested_id in rows:
             if requested_id:
                 if requested_id not in requested:
+                    # sudo: only reads whether the requested provider is active.
                     provider = self.env["sms.provider"].sudo().browse(requested_id)
                     requested[requested_id] = provider.active
                 by_provider[requested_id if requested[requested_id] else None].append(
@@ -404,6 +408,7 @@ class SmsSms(models.Model):
             )
         messages.invalidate_recordset(["route_provider_id"])
         if unserved_ids:
+            # sudo: failing unroutable messages is the dispatcher's job.
             unserved = self.browse(unserved_ids).sudo()
             unserved._write_results_of(
                 None, {sms.id: _no_provider(sms) for sms in unserved}
@@ -455,6 +460,7 @@ class SmsSms(models.Model):
         due = sorted((first, pid) for pid, first in self.env.cr.fetchall() if first)
         if not due:
             return None
+        # sudo: lanes read provider settings (slots, client) for every company.
         providers = self.env["sms.provider"].sudo().browse([pid for _f, pid in due])
         slots = {provider.id: provider._lane_slots() for provider in providers}
         for slot in range(max(slots.values())):
@@ -533,6 +539,7 @@ class SmsSms(models.Model):
         ids = [row[0] for row in self.env.cr.fetchall()]
         if not ids:
             return self.browse()
+        # sudo: messages of a dead worker are failed whoever queued them.
         stuck = self.browse(ids).sudo()
         _logger.warning(
             "%s SMS were being sent by a worker that stopped: failed as in doubt",
@@ -600,6 +607,7 @@ class SmsSms(models.Model):
         once, each in its own thread with its own client; results are written
         here, in this worker's transaction, as each request returns.
         """
+        # sudo: a lane (a cron) sends every company's queued messages.
         self = self.sudo().with_context(sms_skip_msg_notification=True)
         probe = provider._get_client()
         chunk_size = probe.max_batch
@@ -941,6 +949,7 @@ class SmsSms(models.Model):
         for sms in self:
             requested = sms.requested_provider_id
             if requested:
+                # sudo: only whether the requested provider is active.
                 result[sms.id] = [requested.id] if requested.sudo().active else []
                 continue
             table = self._route_table(sms.company_id.id, cache)
@@ -953,6 +962,7 @@ class SmsSms(models.Model):
         company_id = company_id or self.env.company.id
         table = cache.get(company_id)
         if table is None:
+            # sudo: routing reads providers, which only administrators may.
             providers = (
                 self.env["sms.provider"]
                 .sudo()
@@ -1211,6 +1221,7 @@ class SmsSms(models.Model):
         uuids = [sms.uuid for sms in self if sms.uuid and not sms.sms_mailing_id]
         if not uuids:
             return self.env["sms.tracker"]
+        # sudo: trackers follow their message's state; nothing is shown to the user.
         return self.env["sms.tracker"].sudo().search([("sms_uuid", "in", uuids)])
 
     def _update_trackers(self, state, failure_type):
