@@ -31,7 +31,7 @@ def send(fake, count=3, number="+33612345678"):
 
 def assert_in_doubt(result):
     assert result.status == api.PERMANENT
-    assert result.failure_type == "sms_server"
+    assert result.failure_type == api.FAILURE_IN_DOUBT
     assert "may have been sent" in result.error
     assert "not sent again" in result.error
 

@@ -850,7 +850,7 @@ class SmsMailing(models.Model):
         partner_ids = list(partner_ids)
         if not partner_ids:
             self.write({"audience_done": True})
-            self.env.ref("sms_mailing.ir_cron_sms_dispatch")._trigger()
+            self.env["sms.sms"]._trigger_lanes()
             return 0
         self.env.cr.execute(
             SQL(
@@ -905,7 +905,7 @@ class SmsMailing(models.Model):
         self._insert_sms(plan, bodies)
         self.write({"audience_cursor": partner_ids[-1]})
         if to_render:
-            self.env.ref("sms_mailing.ir_cron_sms_dispatch")._trigger()
+            self.env["sms.sms"]._trigger_lanes()
         return len(partner_ids)
 
     def _insert_sms(self, plan, bodies):

@@ -11,6 +11,10 @@ from ..tools.provider import NotSupported, ProviderError
 _logger = logging.getLogger(__name__)
 
 
+# Fields that change which provider a queued message goes to.
+ROUTING_FIELDS = ("active", "company_id", "number_prefixes", "sequence")
+
+
 class SmsProvider(models.Model):
     _name = "sms.provider"
     _description = "SMS Provider"
@@ -60,6 +64,20 @@ class SmsProvider(models.Model):
         "Rate limit (messages per second)",
         help="0 means no limit.",
     )
+    inflight_requests = fields.Integer(
+        "Requests in flight",
+        default=4,
+        help="How many requests may wait for the provider's answer at once "
+        "(an HTTP API answers several in parallel; a modem always takes one). "
+        "The rate limit still applies.",
+    )
+    dispatch_lanes = fields.Integer(
+        "Parallel lanes",
+        default=2,
+        help="How many Odoo cron workers (of this server or others) may send "
+        "through this provider at the same time. A provider with a rate "
+        "limit, and a modem, always use one.",
+    )
     max_attempts = fields.Integer(
         default=5,
         help="A message that fails temporarily is retried with a growing delay "
@@ -101,6 +119,16 @@ class SmsProvider(models.Model):
             "The rate limit cannot be negative.",
         ),
         (
+            "inflight_requests_positive",
+            "CHECK(inflight_requests > 0)",
+            "Requests in flight must be 1 or more.",
+        ),
+        (
+            "dispatch_lanes_positive",
+            "CHECK(dispatch_lanes > 0)",
+            "Parallel lanes must be 1 or more.",
+        ),
+        (
             "max_attempts_positive",
             "CHECK(max_attempts > 0)",
             "Attempts must be 1 or more.",
@@ -132,15 +160,26 @@ class SmsProvider(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self.env.registry.clear_cache()
-        return super().create(vals_list)
+        providers = super().create(vals_list)
+        # A new provider may serve queued numbers better: route them again
+        # (sudo: only clears the routing column of queued messages, which the
+        # dispatcher recomputes; a provider manager may not read every SMS).
+        self.env["sms.sms"].sudo()._reset_routes()
+        return providers
 
     def write(self, vals):
         if {"active", "company_id"} & set(vals):
             self.env.registry.clear_cache()
-        return super().write(vals)
+        result = super().write(vals)
+        if set(ROUTING_FIELDS) & set(vals):
+            # sudo: see create(); only the routing column is cleared.
+            self.env["sms.sms"].sudo()._reset_routes()
+        return result
 
     def unlink(self):
         self.env.registry.clear_cache()
+        # sudo: see create(); only the routing column is cleared.
+        self.env["sms.sms"].sudo()._reset_routes()
         return super().unlink()
 
     @api.model
@@ -239,6 +278,26 @@ class SmsProvider(models.Model):
                 type=self.provider_type,
             )
         )
+
+    def _lane_slots(self):
+        """How many lanes may serve this provider at once."""
+        self.ensure_one()
+        if self.rate_limit:
+            return 1
+        client = self._get_client()
+        try:
+            return max(1, min(self.dispatch_lanes, client.max_lanes))
+        finally:
+            client.close()
+
+    def _inflight(self):
+        """How many requests a lane keeps waiting on this provider at once."""
+        self.ensure_one()
+        client = self._get_client()
+        try:
+            return max(1, min(self.inflight_requests, client.max_inflight))
+        finally:
+            client.close()
 
     @contextlib.contextmanager
     def _open_client(self):

@@ -1,6 +1,12 @@
+import collections
+import concurrent.futures
+import contextlib
+import dataclasses
 import logging
+import queue
 import threading
 import time
+import typing
 from collections import defaultdict
 from datetime import timedelta
 
@@ -15,6 +21,15 @@ from ..tools import quiet_hours, routing, segments
 _logger = logging.getLogger(__name__)
 
 ENCODINGS = {segments.GSM7: "gsm7", segments.UCS2: "ucs2"}
+
+# Dispatch lanes hold session advisory locks (LANE_LOCK_NAMESPACE, key) with
+# key = provider id * LANE_SLOTS + slot ("SMSL" as the namespace).
+LANE_LOCK_NAMESPACE = 0x534D534C
+LANE_SLOTS = 16
+# failure_type of a message that was being handed to a provider when its
+# worker (or the provider's line) died: it may have been sent, it is never
+# resent automatically.
+IN_DOUBT = api_provider.FAILURE_IN_DOUBT
 
 
 def _testing():
@@ -37,6 +52,7 @@ class SmsSms(models.Model):
             ("sms_invalid_destination", "Invalid Destination"),
             ("sms_not_allowed", "Not Allowed"),
             ("sms_rejected", "Rejected"),
+            (IN_DOUBT, "Maybe sent (check before retrying)"),
         ]
     )
     company_id = fields.Many2one(
@@ -68,6 +84,18 @@ class SmsSms(models.Model):
     delivered_at = fields.Datetime("Delivered on", readonly=True, copy=False)
     status_checked_at = fields.Datetime(readonly=True, copy=False)
     error_message = fields.Char("Error", readonly=True, copy=False)
+    route_provider_id = fields.Many2one(
+        "sms.provider",
+        "Next provider",
+        readonly=True,
+        copy=False,
+        help="The provider whose lane sends this queued message (set by routing).",
+    )
+    dispatch_lock = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="Advisory lock key of the lane sending this message.",
+    )
     sms_mailing_id = fields.Many2one(
         "sms.mailing",
         "Mailing",
@@ -90,6 +118,18 @@ class SmsSms(models.Model):
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS sms_sms_mailing_number_idx "
             "ON sms_sms (sms_mailing_id, number) WHERE sms_mailing_id IS NOT NULL"
+        )
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS sms_sms_lane_idx "
+            "ON sms_sms (route_provider_id, id) WHERE state = 'outgoing'"
+        )
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS sms_sms_unrouted_idx "
+            "ON sms_sms (id) WHERE state = 'outgoing' AND route_provider_id IS NULL"
+        )
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS sms_sms_process_lock_idx "
+            "ON sms_sms (dispatch_lock) WHERE state = 'process'"
         )
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS sms_sms_pending_provider_idx "
@@ -116,7 +156,7 @@ class SmsSms(models.Model):
         records = super().create(vals_list)
         if any(vals.get("state", "outgoing") == "outgoing" for vals in vals_list):
             if records.filtered(lambda s: s.state == "outgoing")._routed():
-                self.env.ref("sms_mailing.ir_cron_sms_dispatch")._trigger()
+                self._trigger_lanes()
         return records
 
     # ------------------------------------------------------------------
@@ -147,7 +187,7 @@ class SmsSms(models.Model):
         company_ids = self._provider_company_ids()
         if not company_ids:
             return super()._process_queue(ids=ids)
-        self._dispatch_queue()
+        self._dispatch_lane()
         if False in company_ids:
             return None
         domain = [
@@ -181,8 +221,16 @@ class SmsSms(models.Model):
         return self.filtered(lambda s: (s.company_id.id or False) in company_ids)
 
     # ------------------------------------------------------------------
-    # Dispatcher
+    # Dispatcher: lanes
     # ------------------------------------------------------------------
+    # A lane is one Odoo cron run sending through one provider. Every lane cron
+    # (``_dispatch_lane``) claims a free provider slot with a session advisory
+    # lock ``(LANE_LOCK_NAMESPACE, provider id * LANE_SLOTS + slot)``, sends that
+    # provider's due messages, and releases it. Messages are claimed with
+    # ``FOR UPDATE SKIP LOCKED``, marked ``process`` with the lane's lock key
+    # and committed before any provider sees them; the lock is held until their
+    # results are committed. A ``process`` message whose lock nobody holds was
+    # handed over by a worker that died: it is "in doubt" (``IN_DOUBT``).
     def _param(self, key, default):
         # sudo: a technical setting, only read
         value = self.env["ir.config_parameter"].sudo().get_param(key)
@@ -192,13 +240,56 @@ class SmsSms(models.Model):
             return default
 
     @api.model
-    def _dispatch_queue(self, batch_size=None, time_budget=None):
-        """Send due outgoing messages through the providers (the cron).
+    def _lane_crons(self):
+        """The scheduled actions that run dispatch lanes (active ones)."""
+        # sudo: any user queuing an SMS wakes the lanes up; only their ids are read.
+        return (
+            self.env["ir.cron"]
+            .sudo()
+            .search(
+                [
+                    ("model_id.model", "=", "sms.sms"),
+                    "|",
+                    ("code", "like", "_dispatch_lane("),
+                    ("code", "like", "_dispatch_queue("),
+                ]
+            )
+        )
 
-        Messages are taken with ``FOR UPDATE SKIP LOCKED`` and marked
-        ``process`` and committed before any provider is called, so two
-        dispatchers never take the same message and a crash never sends one
-        twice (see :meth:`_recover_stuck`). Returns the number taken.
+    @api.model
+    def _trigger_lanes(self):
+        """Wake every lane cron up (one trigger each, one notification)."""
+        crons = self._lane_crons()
+        if not crons:
+            return
+        now = fields.Datetime.now()
+        # sudo: a trigger only makes the lane run sooner (as Odoo's _trigger does).
+        self.env["ir.cron.trigger"].sudo().create(
+            [{"cron_id": cron.id, "call_at": now} for cron in crons]
+        )
+        self.env.cr.postcommit.add(crons[:1]._notifydb)
+
+    @api.model
+    def _dispatch_lane(self):
+        """The lane cron: send for up to ``sms_mailing.lane_time_budget``
+        seconds (15), then let the worker run other jobs; lanes are triggered
+        again when work is left. Never reports work left to Odoo's cron
+        runner, which would run it again in the same worker up to ten times
+        and could overrun ``limit_time_real_cron``."""
+        budget = self._param("sms_mailing.lane_time_budget", 15.0)
+        return self._dispatch_queue(time_budget=budget, lane=True)
+
+    @api.model
+    def _dispatch_queue(self, batch_size=None, time_budget=None, lane=False):
+        """Send due outgoing messages through the providers' lanes.
+
+        Routes new messages, then serves provider lanes one after the other
+        (each claimed with an advisory lock, so several workers or servers
+        serve different providers, or the same one when it allows several
+        lanes) until nothing is left or ``time_budget`` is spent. Messages are
+        marked ``process`` and committed before any provider is called, so a
+        message is never taken twice and a crash never resends one (see
+        :meth:`_recover_in_doubt`). Returns the number of messages taken.
         """
         company_ids = self._provider_company_ids()
         if not company_ids:
@@ -207,66 +298,56 @@ class SmsSms(models.Model):
         if time_budget is None:
             time_budget = self._param("sms_mailing.dispatch_time_budget", 45.0)
         deadline = time.monotonic() + time_budget
-        self._recover_stuck(company_ids)
+        recovered = self._recover_in_doubt()
+        recovered |= self._recover_stuck(company_ids)
         commit_batch(self.env)
-        total = conflicts = 0
+        taken = set()
+        route_cache = {}
+        waits = 0
         while True:
-            ids = self._lock_due(batch_size, company_ids)
-            if ids is None and conflicts < 5:
-                # Raced with another dispatcher: look again in a new snapshot.
-                conflicts += 1
-                commit_batch(self.env)
-                continue
-            conflicts = 0
-            if not ids:
+            self._route_queue(company_ids, route_cache)
+            commit_batch(self.env)
+            claim = self._claim_lane()
+            if not claim:
+                if waits < 20 and self._routing_elsewhere(company_ids):
+                    # Another lane is routing the queue: look again soon.
+                    waits += 1
+                    time.sleep(0.05)
+                    continue
                 break
-            batch = self.browse(ids)
-            batch._mark_processing()
-            commit_batch(self.env)
-            batch._send_through_providers(auto_commit=True)
-            commit_batch(self.env)
-            total += len(ids)
-            remaining = self._count_due(company_ids)
-            self.env["ir.cron"]._notify_progress(done=total, remaining=remaining)
+            provider, key = claim
+            try:
+                taken |= self._serve_lane(
+                    provider, key, deadline, batch_size, route_cache
+                )
+            finally:
+                self._release_lane(key)
             if time.monotonic() >= deadline:
-                if remaining:
-                    self.env.ref("sms_mailing.ir_cron_sms_dispatch")._trigger()
                 break
+        total = len(taken)
+        remaining = self._count_due(company_ids)
+        self.env["ir.cron"]._notify_progress(
+            done=total, remaining=0 if lane else remaining
+        )
+        if remaining and time.monotonic() >= deadline:
+            self._trigger_lanes()
         if total:
             # Ask for delivery statuses soon, and let mailings see their progress.
             soon = fields.Datetime.now() + timedelta(seconds=30)
             self.env.ref("sms_mailing.ir_cron_sms_poll_status")._trigger(soon)
+        if total or recovered:
             self.env.ref("sms_mailing.ir_cron_sms_mailing_process")._trigger()
         return total
 
-    def _due_where(self, company_ids):
+    def _due_where(self, company_ids=None):
         where = SQL(
             "state = 'outgoing' AND to_delete IS NOT TRUE AND is_test IS NOT TRUE"
             " AND (next_attempt_at IS NULL OR next_attempt_at <= %s)",
             fields.Datetime.now(),
         )
-        if False not in company_ids:
+        if company_ids and False not in company_ids:
             where = SQL("%s AND company_id = ANY(%s)", where, list(company_ids))
         return where
-
-    @api.model
-    def _lock_due(self, limit, company_ids):
-        self.flush_model()
-        query = SQL(
-            "SELECT id FROM sms_sms WHERE %s ORDER BY id LIMIT %s "
-            "FOR UPDATE SKIP LOCKED",
-            self._due_where(company_ids),
-            limit,
-        )
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(query, log_exceptions=False)
-                return [row[0] for row in self.env.cr.fetchall()]
-        except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
-            # Another dispatcher committed some of these rows after our
-            # snapshot: they are not ours to send. ``None`` (not ``[]``: the
-            # queue may not be empty) asks the caller to look again.
-            return None
 
     @api.model
     def _count_due(self, company_ids):
@@ -275,6 +356,211 @@ class SmsSms(models.Model):
             SQL("SELECT count(*) FROM sms_sms WHERE %s", self._due_where(company_ids))
         )
         return self.env.cr.fetchone()[0]
+
+    # -- routing ----------------------------------------------------------
+    @api.model
+    def _route_queue(self, company_ids, route_cache, limit=5000):
+        """Give unrouted outgoing messages their provider lane (the first
+        matching provider); fail those no active provider serves."""
+        self.flush_model()
+        query = SQL(
+            "SELECT id, number, company_id, requested_provider_id FROM sms_sms"
+            " WHERE state = 'outgoing'"
+            " AND route_provider_id IS NULL AND to_delete IS NOT TRUE"
+            " AND is_test IS NOT TRUE %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            SQL("AND company_id = ANY(%s)", list(company_ids))
+            if False not in company_ids
+            else SQL(""),
+            limit,
+        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(query, log_exceptions=False)
+                rows = self.env.cr.fetchall()
+        except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+            return  # another lane is routing them
+        if not rows:
+            return
+        # sudo: the dispatcher (a cron) routes every company's queue.
+        messages = self.browse([row[0] for row in rows]).sudo()
+        by_provider = defaultdict(list)
+        requested = {}
+        for sms_id, number, company_id, requested_id in rows:
+            if requested_id:
+                if requested_id not in requested:
+                    # sudo: only reads whether the requested provider is active.
+                    provider = self.env["sms.provider"].sudo().browse(requested_id)
+                    requested[requested_id] = provider.active
+                by_provider[requested_id if requested[requested_id] else None].append(
+                    sms_id
+                )
+                continue
+            cands = routing.order_candidates(
+                number or "", self._route_table(company_id, route_cache)
+            )
+            by_provider[cands[0] if cands else None].append(sms_id)
+        unserved_ids = by_provider.pop(None, [])
+        for provider_id, sms_ids in by_provider.items():
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE sms_sms SET route_provider_id = %s WHERE id = ANY(%s)",
+                    provider_id,
+                    sms_ids,
+                )
+            )
+        messages.invalidate_recordset(["route_provider_id"])
+        if unserved_ids:
+            # sudo: failing unroutable messages is the dispatcher's job.
+            unserved = self.browse(unserved_ids).sudo()
+            unserved._write_results_of(
+                None, {sms.id: _no_provider(sms) for sms in unserved}
+            )
+            unserved.mail_message_id._notify_message_notification_update()
+
+    @api.model
+    def _routing_elsewhere(self, company_ids):
+        """Whether due messages wait for a routing another transaction holds."""
+        if _testing():
+            return False
+        self.env.cr.execute(
+            SQL(
+                "SELECT EXISTS(SELECT 1 FROM sms_sms WHERE %s"
+                " AND route_provider_id IS NULL)",
+                self._due_where(company_ids),
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _reset_routes(self):
+        """Route queued messages again (providers changed)."""
+        self.flush_model(["route_provider_id", "state"])
+        self.env.cr.execute(
+            "UPDATE sms_sms SET route_provider_id = NULL"
+            " WHERE state = 'outgoing' AND route_provider_id IS NOT NULL"
+        )
+        self.invalidate_model(["route_provider_id"])
+
+    # -- lane locks -------------------------------------------------------
+    @api.model
+    def _claim_lane(self):
+        """Lock a provider slot that has due messages: ``(provider, key)``.
+
+        Providers are tried oldest due message first, slot 0 of every
+        provider before a second slot of any, so that each provider gets a
+        lane before one gets two.
+        """
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT p.id, (SELECT s.id FROM sms_sms s"
+                " WHERE s.route_provider_id = p.id AND %s ORDER BY s.id LIMIT 1)"
+                " AS first FROM sms_provider p WHERE p.active",
+                self._due_where(),
+            )
+        )
+        due = sorted((first, pid) for pid, first in self.env.cr.fetchall() if first)
+        if not due:
+            return None
+        # sudo: lanes read provider settings (slots, client) for every company.
+        providers = self.env["sms.provider"].sudo().browse([pid for _f, pid in due])
+        slots = {provider.id: provider._lane_slots() for provider in providers}
+        for slot in range(max(slots.values())):
+            for provider in providers:
+                if slot >= slots[provider.id]:
+                    continue
+                key = provider.id * LANE_SLOTS + slot
+                if self._try_lane_lock(key):
+                    # A new snapshot, taken after the lock: rows the previous
+                    # holder left in ``process`` are visible and in doubt.
+                    commit_batch(self.env)
+                    self._fail_in_doubt(key)
+                    commit_batch(self.env)
+                    return provider, key
+        return None
+
+    @api.model
+    def _try_lane_lock(self, key):
+        self.env.cr.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", (LANE_LOCK_NAMESPACE, key)
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _release_lane(self, key):
+        if self.env.cr.closed:
+            return
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", (LANE_LOCK_NAMESPACE, key)
+                )
+        except pg_errors.InFailedSqlTransaction:
+            # The transaction failed: roll it back (its messages stay
+            # ``process``, in doubt) and release the lane all the same.
+            self.env.cr.rollback()
+            self.env.cr.execute(
+                "SELECT pg_advisory_unlock(%s, %s)", (LANE_LOCK_NAMESPACE, key)
+            )
+
+    @api.model
+    def _recover_in_doubt(self):
+        """Fail ``process`` messages whose lane lock is gone (dead worker)."""
+        self.flush_model()
+        self.env.cr.execute(
+            "SELECT DISTINCT dispatch_lock FROM sms_sms"
+            " WHERE state = 'process' AND dispatch_lock IS NOT NULL"
+        )
+        failed = self.browse()
+        for (key,) in self.env.cr.fetchall():
+            if not self._try_lane_lock(key):
+                continue  # its lane is alive
+            try:
+                commit_batch(self.env)  # see rows committed before the lock
+                failed |= self._fail_in_doubt(key)
+                commit_batch(self.env)
+            finally:
+                self._release_lane(key)
+        return failed
+
+    @api.model
+    def _in_doubt_message(self):
+        return _(
+            "Sending was interrupted (server stopped or crashed) while the "
+            "message was being handed to the provider: it may have been sent. "
+            "It was not sent again automatically so that nobody receives it "
+            "twice: check with the provider, then retry it if needed."
+        )
+
+    @api.model
+    def _fail_in_doubt(self, key):
+        self.env.cr.execute(
+            "SELECT id FROM sms_sms WHERE state = 'process' AND dispatch_lock = %s",
+            (key,),
+        )
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        if not ids:
+            return self.browse()
+        # sudo: messages of a dead worker are failed whoever queued them.
+        stuck = self.browse(ids).sudo()
+        _logger.warning(
+            "%s SMS were being sent by a worker that stopped: failed as in doubt",
+            len(stuck),
+        )
+        stuck._fail_as_in_doubt()
+        return stuck
+
+    def _fail_as_in_doubt(self):
+        self.write(
+            {
+                "state": "error",
+                "failure_type": IN_DOUBT,
+                "error_message": self._in_doubt_message(),
+                "dispatch_lock": False,
+            }
+        )
+        self._update_trackers("error", IN_DOUBT)
+        self.mail_message_id._notify_message_notification_update()
 
     def _mark_processing(self):
         """Mark as being sent (one more attempt) before a provider is called."""
@@ -295,58 +581,412 @@ class SmsSms(models.Model):
 
     @api.model
     def _recover_stuck(self, company_ids=None):
-        """Messages left ``process`` by a crash: fail them, never resend blindly.
-
-        The provider may or may not have taken them; sending again could reach
-        the recipient twice, so they fail with a clear reason and a person
-        decides (Retry on the message or the mailing).
-        """
+        """Messages left ``process`` without a lane lock (sent outside a lane,
+        or before lanes existed) for ``sms_mailing.stuck_after_minutes``: in
+        doubt, failed, never resent blindly."""
         minutes = self._param("sms_mailing.stuck_after_minutes", 60)
         limit = fields.Datetime.now() - timedelta(minutes=minutes)
-        domain = [("state", "=", "process"), ("process_started_at", "<", limit)]
+        domain = [
+            ("state", "=", "process"),
+            ("process_started_at", "<", limit),
+            ("dispatch_lock", "=", False),
+        ]
         if company_ids and False not in company_ids:
             domain.append(("company_id", "in", list(company_ids)))
         # sudo: the dispatcher's own recovery, whoever queued the messages.
         stuck = self.sudo().search(domain)
         if stuck:
             _logger.warning("%s SMS stuck in sending: marked failed", len(stuck))
-            stuck.write(
-                {
-                    "state": "error",
-                    "failure_type": "unknown",
-                    "error_message": _(
-                        "Sending was interrupted (server stopped or crashed) while "
-                        "the message was being handed to the provider. It was not "
-                        "sent again automatically so that nobody receives it twice: "
-                        "check with the provider, then retry it if needed."
-                    ),
-                }
-            )
-            stuck.sms_tracker_id._action_update_from_sms_state(
-                "error", failure_type="unknown"
-            )
+            stuck._fail_as_in_doubt()
         return stuck
 
-    def _candidates(self):
-        """Provider failover list for each message of ``self``."""
-        # sudo: routing needs every active provider of the message's company
-        # (only ids leave this method), whatever the current user's companies.
-        Provider = self.env["sms.provider"].sudo()
-        providers_by_company = {}
+    # -- serving a lane ---------------------------------------------------
+    @api.model
+    def _serve_lane(self, provider, key, deadline, batch_size, route_cache):
+        """Send ``provider``'s due messages until none is left or the
+        deadline passes; returns the ids taken.
+
+        Up to ``provider.inflight_requests`` requests wait on the network at
+        once, each in its own thread with its own client; results are written
+        here, in this worker's transaction, as each request returns.
+        """
+        # sudo: a lane (a cron) sends every company's queued messages.
+        self = self.sudo().with_context(sms_skip_msg_notification=True)
+        probe = provider._get_client()
+        chunk_size = probe.max_batch
+        probe.close()
+        if provider.rate_limit:
+            chunk_size = max(1, min(chunk_size, int(provider.rate_limit)))
+        inflight = provider._inflight()
+        claim_size = max(1, min(batch_size, chunk_size * inflight))
+        pacer = _Pacer(provider.rate_limit)
+        args = (provider, key, deadline, claim_size, chunk_size, pacer, route_cache)
+        if inflight == 1:
+            taken = self._serve_serially(*args)
+        else:
+            taken = self._serve_in_flight(inflight, *args)
+        pacer.finish()
+        return taken
+
+    @api.model
+    def _serve_serially(
+        self, provider, key, deadline, claim_size, chunk_size, pacer, route_cache
+    ):
+        # The client is opened per chunk: a provider that guards a shared line
+        # (a modem) is held for one chunk at a time, not for the whole lane.
+        taken = set()
+        while True:
+            rows = self._claim_batch(provider, key, claim_size)
+            if not rows:
+                return taken
+            taken.update(row.id for row in rows)
+            down = None
+            for chunk in split_every(chunk_size, rows, list):
+                if down is not None:
+                    # The provider failed a whole request of this claim (line
+                    # down, service unavailable, port busy, bad key): the next
+                    # chunks would fail the same way, each after its own
+                    # timeout, and hold the worker past its time budget. They
+                    # share the outcome (retried later, or failed over).
+                    answers = ({}, down)
+                else:
+                    pacer.wait(len(chunk))
+                    try:
+                        with provider._open_client() as client:
+                            answers = _send_with(client, _outgoing_of(chunk))
+                    except api_provider.ProviderError as err:
+                        # The client could not be opened (port busy, bad config...).
+                        answers = ({}, err)
+                    if isinstance(answers[1], api_provider.ProviderError):
+                        down = answers[1]
+                results = _results_of(self.env, chunk, *answers)
+                self._results_need_no_fsync()
+                self._write_lane_results(provider, chunk, results, route_cache)
+                commit_batch(self.env)
+            if down is not None or time.monotonic() >= deadline:
+                return taken
+
+    @api.model
+    def _serve_in_flight(
+        self,
+        inflight,
+        provider,
+        key,
+        deadline,
+        claim_size,
+        chunk_size,
+        pacer,
+        route_cache,
+    ):
+        # Only the network waits in the threads: each takes a client of the
+        # pool and calls its send(); claims and results stay in this thread.
+        taken = set()
+        with contextlib.ExitStack() as stack:
+            clients = queue.SimpleQueue()
+            for _index in range(inflight):
+                clients.put(stack.enter_context(provider._open_client()))
+            pool = stack.enter_context(
+                concurrent.futures.ThreadPoolExecutor(
+                    inflight, thread_name_prefix="sms-lane"
+                )
+            )
+            waiting = collections.deque()  # chunks claimed, not yet sent
+            flying = {}  # future -> chunk
+            exhausted = False
+            while True:
+                while len(flying) < inflight:
+                    if not waiting and not exhausted:
+                        rows = []
+                        if time.monotonic() < deadline or not taken:
+                            rows = self._claim_batch(provider, key, claim_size)
+                        exhausted = not rows
+                        taken.update(row.id for row in rows)
+                        waiting.extend(split_every(chunk_size, rows, list))
+                    if not waiting:
+                        break
+                    chunk = waiting.popleft()
+                    pacer.wait(len(chunk))
+                    future = pool.submit(_send_pooled, clients, _outgoing_of(chunk))
+                    flying[future] = chunk
+                if not flying:
+                    return taken
+                finished, _pending = concurrent.futures.wait(
+                    flying, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                self._results_need_no_fsync()
+                for future in finished:
+                    chunk = flying.pop(future)
+                    results = _results_of(self.env, chunk, *future.result())
+                    self._write_lane_results(provider, chunk, results, route_cache)
+                commit_batch(self.env)
+
+    @api.model
+    def _results_need_no_fsync(self):
+        """Commit this transaction (results only) without waiting for the disk.
+
+        Losing it in a PostgreSQL crash leaves its messages ``process`` with a
+        lock nobody holds: in doubt, never resent. A claim (``process``
+        committed before the provider is called) is always synchronous: lost,
+        it would let a message be sent again.
+        """
+        self.env.cr.execute("SET LOCAL synchronous_commit TO OFF")
+
+    @api.model
+    def _claim_batch(self, provider, key, limit):
+        """Take up to ``limit`` due messages of ``provider``'s lane: marked
+        ``process`` with the lane's lock key and committed (the guarantee that
+        makes a resend impossible). Quiet-hours messages go back to wait;
+        messages too long for the provider fail. Returns the :class:`Claimed`
+        rows to send, in id order."""
+        for _attempt in range(5):
+            self.flush_model()
+            query = SQL(
+                "UPDATE sms_sms SET state = 'process', dispatch_lock = %s,"
+                " attempts = COALESCE(attempts, 0) + 1, process_started_at = %s"
+                " WHERE id IN (SELECT id FROM sms_sms WHERE route_provider_id = %s"
+                " AND %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, uuid, number, body, parts, sms_mailing_id",
+                key,
+                fields.Datetime.now(),
+                provider.id,
+                self._due_where(),
+                limit,
+            )
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute(query, log_exceptions=False)
+                    rows = sorted(map(Claimed._make, self.env.cr.fetchall()))
+                break
+            except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+                # Another lane committed some of these rows after our
+                # snapshot: they are not ours. Look again in a new snapshot.
+                commit_batch(self.env)
+        else:
+            return []
+        if not rows:
+            return []
+        claimed = self.browse([row.id for row in rows])
+        claimed.invalidate_recordset(
+            ["state", "dispatch_lock", "attempts", "process_started_at"]
+        )
+        loose = self.browse([row.id for row in rows if not row.mailing_id])
+        trackers = loose._trackers()
+        if trackers:
+            trackers._action_update_from_sms_state("process")
+        commit_batch(self.env)
+        mailing_ids = {row.mailing_id for row in rows if row.mailing_id}
+        quiet = (
+            self.env["sms.mailing"].browse(mailing_ids).filtered("quiet_hours")
+            if mailing_ids
+            else ()
+        )
+        deferred = {}
+        if quiet:
+            deferred = claimed.filtered(
+                lambda s: s.sms_mailing_id in quiet
+            )._defer_until()
+            if deferred:
+                claimed._write_deferred(deferred)
+        too_long = [
+            row
+            for row in rows
+            if row.parts > provider.max_parts and row.id not in deferred
+        ]
+        if too_long:
+            self._write_results_of_rows(
+                provider,
+                too_long,
+                {
+                    row.id: api_provider.SendResult(
+                        row.uuid,
+                        api_provider.PERMANENT,
+                        failure_type="unknown",
+                        error=provider._too_long_error(row.parts),
+                    )
+                    for row in too_long
+                },
+            )
+        if deferred or too_long:
+            commit_batch(self.env)
+            skip = set(deferred) | {row.id for row in too_long}
+            return [row for row in rows if row.id not in skip]
+        return rows
+
+    def _outgoing(self):
+        """Plain messages for a client."""
+        return [
+            api_provider.OutgoingMessage(sms.uuid, sms.number or "", sms.body or "")
+            for sms in self
+        ]
+
+    @api.model
+    def _write_results_of_rows(self, provider, rows, results):
+        self.browse([row.id for row in rows])._write_results_of(provider, results)
+
+    @api.model
+    def _write_lane_results(self, provider, rows, results, route_cache):
+        """Store a lane's results for its claimed ``rows``.
+
+        Accepted messages (the hot path) are written with one statement;
+        a temporary failure with another matching provider moves the message
+        to that provider's lane at once (a hop is not an attempt); the rest
+        goes through :meth:`_write_results_of`."""
+        accepted = [
+            row
+            for row in rows
+            if results[row.id].status in (api_provider.ACCEPTED, api_provider.DELIVERED)
+        ]
+        if accepted:
+            self._write_accepted(provider, accepted, results)
+        accepted_ids = {row.id for row in accepted}
+        others = [row for row in rows if row.id not in accepted_ids]
+        if not others:
+            return
+        records = self.browse([row.id for row in others])
+        transient = records.filtered(
+            lambda s: results[s.id].status == api_provider.TRANSIENT
+        )
+        hops = defaultdict(list)
+        if transient:
+            candidates = transient._candidates(route_cache)
+            for sms in transient:
+                cands = candidates.get(sms.id) or []
+                if sms.is_test or provider.id not in cands:
+                    continue
+                position = cands.index(provider.id)
+                if position + 1 < len(cands):
+                    hops[cands[position + 1]].append(sms.id)
+        moved = {sms_id for ids in hops.values() for sms_id in ids}
+        final = {row.id: results[row.id] for row in others if row.id not in moved}
+        if final:
+            self.browse(list(final))._write_results_of(
+                provider, final, route_cache=route_cache
+            )
+        for next_provider, ids in hops.items():
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE sms_sms SET state = 'outgoing', route_provider_id = %s,"
+                    " dispatch_lock = NULL, next_attempt_at = NULL,"
+                    " attempts = GREATEST(COALESCE(attempts, 0) - 1, 0)"
+                    " WHERE id = ANY(%s)",
+                    next_provider,
+                    ids,
+                )
+            )
+            hopped = self.browse(ids)
+            hopped.invalidate_recordset(
+                ["state", "route_provider_id", "dispatch_lock", "attempts"]
+            )
+            hopped._update_trackers("outgoing", False)
+        messages = self.browse(
+            [row.id for row in others if not row.mailing_id and row.id in final]
+        ).mail_message_id
+        if messages:
+            messages._notify_message_notification_update()
+
+    @api.model
+    def _write_accepted(self, provider, rows, results):
+        """One UPDATE for messages the provider took (no ORM read or write
+        per message: this is the path every campaign message takes)."""
+        now = fields.Datetime.now()
+        price = provider.price_per_part
+        ids, states, pids, costs, parts = [], [], [], [], []
+        for row in rows:
+            result = results[row.id]
+            count = result.parts or row.parts
+            ids.append(row.id)
+            delivered = result.status == api_provider.DELIVERED
+            states.append("sent" if delivered else "pending")
+            pids.append(result.provider_message_id)
+            costs.append(result.cost if result.cost is not None else count * price)
+            parts.append(count)
+        self.env.cr.execute(
+            SQL(
+                "UPDATE sms_sms AS s SET state = v.state, provider_message_id = v.pid,"
+                " cost = v.cost, parts = v.parts, provider_id = %s, sent_at = %s,"
+                " delivered_at = CASE WHEN v.state = 'sent' THEN %s"
+                " ELSE s.delivered_at END, failure_type = NULL, error_message = NULL,"
+                " next_attempt_at = NULL, dispatch_lock = NULL, write_date = %s,"
+                " write_uid = %s"
+                " FROM unnest(%s::int[], %s::varchar[], %s::varchar[], %s::numeric[],"
+                " %s::int[]) AS v(id, state, pid, cost, parts) WHERE s.id = v.id",
+                provider.id,
+                now,
+                now,
+                now,
+                self.env.uid,
+                ids,
+                states,
+                pids,
+                costs,
+                parts,
+            )
+        )
+        records = self.browse(ids)
+        records.invalidate_recordset(
+            [
+                "state",
+                "provider_message_id",
+                "cost",
+                "parts",
+                "provider_id",
+                "sent_at",
+                "delivered_at",
+                "failure_type",
+                "error_message",
+                "next_attempt_at",
+                "dispatch_lock",
+                "write_date",
+                "write_uid",
+            ]
+        )
+        loose = {row.id for row in rows if not row.mailing_id}
+        if loose:
+            # Chatter SMS: their notifications follow (mailings have none).
+            loose_records = self.browse(sorted(loose))
+            by_state = defaultdict(list)
+            for sms_id, state in zip(ids, states, strict=True):
+                if sms_id in loose:
+                    by_state[state].append(sms_id)
+            for state, state_ids in by_state.items():
+                self.browse(state_ids)._update_trackers(state, False)
+            loose_records.mail_message_id._notify_message_notification_update()
+
+    def _candidates(self, route_cache=None):
+        """Provider failover list (ids, best first) for each message of ``self``.
+
+        ``route_cache`` (a dict kept by the caller) holds each company's
+        providers with their parsed prefixes, so routing is pure Python.
+        """
+        cache = {} if route_cache is None else route_cache
         result = {}
         for sms in self:
-            if sms.requested_provider_id:
-                # sudo: only its active flag is read
-                requested = sms.requested_provider_id.sudo()
-                result[sms.id] = [requested.id] if requested.active else []
+            requested = sms.requested_provider_id
+            if requested:
+                # sudo: only whether the requested provider is active.
+                result[sms.id] = [requested.id] if requested.sudo().active else []
                 continue
-            company = sms.company_id or self.env.company
-            if company not in providers_by_company:
-                providers_by_company[company] = Provider._get_active_providers(company)
-            result[sms.id] = Provider._route(
-                sms.number or "", providers=providers_by_company[company]
-            ).ids
+            table = self._route_table(sms.company_id.id, cache)
+            result[sms.id] = routing.order_candidates(sms.number or "", table)
         return result
+
+    @api.model
+    def _route_table(self, company_id, cache):
+        """``[(provider id, prefixes, sequence)]`` of a company, kept in ``cache``."""
+        company_id = company_id or self.env.company.id
+        table = cache.get(company_id)
+        if table is None:
+            # sudo: routing reads providers, which only administrators may.
+            providers = (
+                self.env["sms.provider"]
+                .sudo()
+                ._get_active_providers(self.env["res.company"].browse(company_id))
+            )
+            table = cache[company_id] = [
+                (p.id, routing.parse_prefixes(p.number_prefixes), p.sequence)
+                for p in providers
+            ]
+        return table
 
     def _defer_until(self):
         """``{sms_id: datetime}`` of mailing messages held by quiet hours."""
@@ -380,17 +1020,7 @@ class SmsSms(models.Model):
         todo = self.filtered(lambda s: s.id not in deferred)
         candidates = todo._candidates()
         no_provider = todo.filtered(lambda s: not candidates[s.id])
-        unserved = {}
-        for sms in no_provider:
-            unserved[sms.id] = api_provider.SendResult(
-                sms.uuid,
-                api_provider.PERMANENT,
-                failure_type="sms_country_not_supported",
-                error=_(
-                    "No active SMS provider can send to %(number)s.",
-                    number=sms.number or _("an empty number"),
-                ),
-            )
+        unserved = {sms.id: _no_provider(sms) for sms in no_provider}
         if unserved:
             no_provider._write_results_of(None, unserved)
         pending = {sid: cands for sid, cands in candidates.items() if cands}
@@ -451,30 +1081,35 @@ class SmsSms(models.Model):
             started = time.monotonic()
             try:
                 with provider._open_client() as client:
-                    results.update(chunk._call_client(client))
+                    answers, error = _send_with(client, chunk._outgoing())
             except api_provider.ProviderError as err:
-                # The client could not be opened or refused the whole request.
-                results.update({sms.id: _failed(sms, err) for sms in chunk})
-                down = err
+                # The client could not be opened (port busy, bad config...).
+                answers, error = {}, err
+            results.update(chunk._results_of(answers, error))
+            if isinstance(error, api_provider.ProviderError):
+                down = error  # the provider refused the whole request
             if provider.rate_limit:
                 wait = len(chunk) / provider.rate_limit
                 time.sleep(max(0.0, wait - (time.monotonic() - started)))
         return results
 
     def _call_client(self, client):
-        outgoing = [
-            api_provider.OutgoingMessage(sms.uuid, sms.number or "", sms.body or "")
-            for sms in self
+        return self._results_of(*_send_with(client, self._outgoing()))
+
+    def _rows(self):
+        return [
+            Claimed(s.id, s.uuid, s.number, s.body, s.parts, s.sms_mailing_id.id)
+            for s in self
         ]
-        try:
-            answers = {result.key: result for result in client.send(outgoing)}
-        except api_provider.ProviderError:
-            raise  # the whole request failed: the caller decides for the batch
-        except Exception as err:  # pylint: disable=broad-except
+
+    def _results_of(self, answers, error):
+        """``{sms_id: SendResult}`` from what :func:`_send_with` returned."""
+        if isinstance(error, api_provider.ProviderError):
+            return {sms.id: _failed(sms, error) for sms in self}
+        if error is not None:
             # A fault of the client itself, maybe after the request left:
             # never resend automatically.
-            _logger.exception("SMS provider client crashed")
-            error = _("Unexpected provider error: %(error)s", error=err)
+            error = _("Unexpected provider error: %(error)s", error=error)
             return {
                 sms.id: api_provider.SendResult(
                     sms.uuid,
@@ -497,11 +1132,14 @@ class SmsSms(models.Model):
             )
         return results
 
-    def _write_results_of(self, provider, results):
-        """Store the providers' answers, one write per resulting state."""
+    def _write_results_of(self, provider, results, route_cache=None):
+        """Store the providers' answers, one write per resulting state.
+
+        A message retried later goes back to its first provider's lane."""
         now = fields.Datetime.now()
         groups = defaultdict(list)
         per_record = []
+        retry_ids = []
         for sms in self:
             result = results[sms.id]
             status = result.status
@@ -523,6 +1161,7 @@ class SmsSms(models.Model):
                     base=self._param("sms_mailing.retry_base_seconds", 60),
                 )
                 key = ("outgoing", False, result.error, now + timedelta(seconds=delay))
+                retry_ids.append(sms.id)
             else:
                 error = result.error
                 if status == api_provider.TRANSIENT:
@@ -542,6 +1181,7 @@ class SmsSms(models.Model):
                 "error_message": error or False,
                 "next_attempt_at": next_at or False,
                 "provider_id": provider_id,
+                "dispatch_lock": False,
             }
             if state in ("pending", "sent"):
                 values["sent_at"] = now
@@ -551,6 +1191,21 @@ class SmsSms(models.Model):
             records._update_trackers(state, failure_type)
         if per_record:
             self._write_provider_answers(per_record)
+        if retry_ids:
+            retry = self.browse(retry_ids)
+            firsts = retry._candidates(route_cache)
+            by_first = defaultdict(list)
+            for sms_id, cands in firsts.items():
+                by_first[cands[0] if cands else None].append(sms_id)
+            for first, ids in by_first.items():
+                self.env.cr.execute(
+                    SQL(
+                        "UPDATE sms_sms SET route_provider_id = %s WHERE id = ANY(%s)",
+                        first,
+                        ids,
+                    )
+                )
+            retry.invalidate_recordset(["route_provider_id"])
 
     def _write_provider_answers(self, rows):
         self.env.cr.execute(
@@ -578,19 +1233,33 @@ class SmsSms(models.Model):
             self.env.cr.execute(
                 SQL(
                     "UPDATE sms_sms SET state = 'outgoing', next_attempt_at = %s,"
+                    " dispatch_lock = NULL,"
                     " attempts = GREATEST(COALESCE(attempts, 0) - 1, 0)"
                     " WHERE id = ANY(%s)",
                     when,
                     ids,
                 )
             )
-            records.invalidate_recordset(["state", "next_attempt_at", "attempts"])
+            records.invalidate_recordset(
+                ["state", "next_attempt_at", "attempts", "dispatch_lock"]
+            )
             records._update_trackers("outgoing", False)
 
+    def _trackers(self):
+        """``sms.tracker`` of these messages (one query; none for mailings)."""
+        uuids = [sms.uuid for sms in self if sms.uuid and not sms.sms_mailing_id]
+        if not uuids:
+            return self.env["sms.tracker"]
+        # sudo: trackers follow their message's state; nothing is shown to the user.
+        return self.env["sms.tracker"].sudo().search([("sms_uuid", "in", uuids)])
+
     def _update_trackers(self, state, failure_type):
-        trackers = self.sms_tracker_id
+        trackers = self._trackers()
         if not trackers:
             return
+        if failure_type == IN_DOUBT:
+            # Notifications and mailing traces know no such failure type.
+            failure_type = "unknown"
         if state == "error" and failure_type in self.DELIVERY_ERRORS:
             trackers._action_update_from_provider_error(failure_type[4:])
         else:
@@ -704,6 +1373,123 @@ class SmsSms(models.Model):
         )
         retry._update_trackers("outgoing", False)
         return retry
+
+
+class Claimed(typing.NamedTuple):
+    """A message claimed by a lane, as its claim returned it."""
+
+    id: int
+    uuid: str
+    number: str
+    body: str
+    parts: int
+    mailing_id: int
+
+
+def _outgoing_of(rows):
+    return [
+        api_provider.OutgoingMessage(row.uuid, row.number or "", row.body or "")
+        for row in rows
+    ]
+
+
+def _results_of(env, rows, answers, error):
+    """``{id: SendResult}`` of claimed ``rows`` from what :func:`_send_with`
+    returned (pure: the lane's view of its messages)."""
+    if error is not None:
+        if isinstance(error, api_provider.ProviderError):
+            failed = api_provider.SendResult(
+                None,
+                api_provider.TRANSIENT if error.transient else api_provider.PERMANENT,
+                failure_type=error.failure_type,
+                error=error.message,
+            )
+        else:
+            # A fault of the client itself, maybe after the request left:
+            # never resend automatically.
+            failed = api_provider.SendResult(
+                None,
+                api_provider.PERMANENT,
+                failure_type="unknown",
+                error=env._("Unexpected provider error: %(error)s", error=error),
+            )
+        return {row.id: dataclasses.replace(failed, key=row.uuid) for row in rows}
+    missing = None
+    results = {}
+    for row in rows:
+        result = answers.get(row.uuid)
+        if result is None:
+            missing = missing or api_provider.SendResult(
+                None,
+                api_provider.PERMANENT,
+                failure_type="unknown",
+                error=env._(
+                    "The provider gave no result for this message; it was not "
+                    "sent again so that nobody receives it twice."
+                ),
+            )
+            result = dataclasses.replace(missing, key=row.uuid)
+        results[row.id] = result
+    return results
+
+
+def _no_provider(sms):
+    return api_provider.SendResult(
+        sms.uuid,
+        api_provider.PERMANENT,
+        failure_type="sms_country_not_supported",
+        error=sms.env._(
+            "No active SMS provider can send to %(number)s.",
+            number=sms.number or sms.env._("an empty number"),
+        ),
+    )
+
+
+def _send_with(client, outgoing):
+    """``(answers by key, error)``: the one place a client sends (pure, no ORM,
+    safe in a thread)."""
+    try:
+        return {result.key: result for result in client.send(outgoing)}, None
+    except api_provider.ProviderError as err:
+        return {}, err
+    except Exception as err:  # pylint: disable=broad-except
+        _logger.exception("SMS provider client crashed")
+        return {}, err
+
+
+def _send_pooled(clients, outgoing):
+    """Send with a client of the lane's pool (run in a lane thread)."""
+    client = clients.get()
+    try:
+        return _send_with(client, outgoing)
+    finally:
+        clients.put(client)
+
+
+class _Pacer:
+    """Space the requests of a rate-limited provider: a chunk of ``n``
+    messages may start ``n / rate`` seconds after the previous one did."""
+
+    def __init__(self, rate):
+        self.rate = rate or 0.0
+        self.last = None  # (start, share) of the previous chunk
+
+    def _sleep_share(self):
+        if self.last is not None:
+            start, share = self.last
+            time.sleep(max(0.0, share - (time.monotonic() - start)))
+
+    def wait(self, count):
+        if not self.rate:
+            return
+        self._sleep_share()
+        self.last = (time.monotonic(), count / self.rate)
+
+    def finish(self):
+        """Wait for the last chunk's share before the lane is released."""
+        if self.rate:
+            self._sleep_share()
+            self.last = None
 
 
 def _failed(sms, err):

@@ -14,3 +14,4 @@ from . import test_composer
 from . import test_core_queue
 from . import test_security_texts
 from . import test_contact_import
+from . import test_core_lanes

@@ -230,7 +230,7 @@ class TestCoreCrashRecovery(SmsProviderCase):
             self.assertEqual(self._run_dispatch(), 1)
         self.assertEqual(self.sent_numbers, ["+33612345670"])
         self.assertSmsState(fresh, "pending")
-        self.assertSmsState(stuck, "error", failure_type="unknown")
+        self.assertSmsState(stuck, "error", failure_type="sms_in_doubt")
         self.assertIn("Sending was interrupted", stuck.error_message)
         self.assertIn("It was not sent again automatically", stuck.error_message)
         self.assertEqual(stuck.attempts, 1)
@@ -250,7 +250,7 @@ class TestCoreCrashRecovery(SmsProviderCase):
         very_recent = self._in_process_since(FR, 1)
         with self.mock_gateway():
             self._run_dispatch()
-        self.assertSmsState(recent, "error", failure_type="unknown")
+        self.assertSmsState(recent, "error", failure_type="sms_in_doubt")
         self.assertSmsState(very_recent, "process")
         self.assertEqual(self.gateway_calls, [])
 
@@ -268,6 +268,6 @@ class TestCoreCrashRecovery(SmsProviderCase):
         sms.process_started_at = fields.Datetime.now() - timedelta(hours=2)
         with self.mock_gateway():
             self._run_dispatch()
-        self.assertSmsState(sms, "error", failure_type="unknown")
+        self.assertSmsState(sms, "error", failure_type="sms_in_doubt")
         self.assertEqual(notification.notification_status, "exception")
         self.assertEqual(len(self.gateway_calls), 1, "only the first, failed attempt")

@@ -22,6 +22,7 @@ from .provider import (
 
 class DemoClient(SmsProviderClient):
     max_batch = 500
+    max_inflight = 1  # nothing to wait for: no thread would help
     supports_status = True
     status_batch = 500
 

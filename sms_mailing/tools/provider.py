@@ -18,6 +18,10 @@ ACCEPTED = "accepted"  # the provider took it; delivery is reported later
 DELIVERED = "delivered"  # the provider already knows it was delivered
 TRANSIENT = "transient"  # not sent, may succeed later (timeout, 5xx, busy)
 PERMANENT = "permanent"  # not sent and never will be (bad number, no credit...)
+# failure_type of a message that may have left (the line or the worker died while
+# it was being handed over): it fails, is never resent automatically, and says
+# so, so that a person checks before a retry.
+FAILURE_IN_DOUBT = "sms_in_doubt"
 
 # Odoo ``sms.sms`` states a status update can lead to.
 STATE_PENDING = "pending"  # sent, not yet delivered ("Sent" in Odoo)
@@ -114,9 +118,16 @@ class SmsProviderClient:
     ``max_batch``: at most this many messages in one :meth:`send` call.
     ``supports_status``: :meth:`statuses` asks the provider for delivery states.
     ``status_batch``: at most this many ids in one :meth:`statuses` call.
+    ``max_inflight``: at most this many :meth:`send` calls at once, each on its
+    own client instance in its own thread (an HTTP API); 1 for a gateway that
+    is one line (a modem) or does not wait on a network.
+    ``max_lanes``: at most this many Odoo workers may send through the
+    provider at the same time (1 for a modem: one serial line).
     """
 
     max_batch = 100
+    max_inflight = 16
+    max_lanes = 16
     supports_status = False
     status_batch = 100
 

@@ -46,7 +46,7 @@ class TestModemFaults(ModemCase):
         sms.write({"next_attempt_at": fields.Datetime.now() - timedelta(seconds=1)})
 
     def assertInDoubt(self, sms):
-        self.assertSmsState(sms, "error", failure_type="sms_server")
+        self.assertSmsState(sms, "error", failure_type="sms_in_doubt")
         self.assertIn("may have been sent", sms.error_message)
         self.assertIn("not sent again", sms.error_message)
 

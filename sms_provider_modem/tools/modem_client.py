@@ -64,6 +64,8 @@ class ModemClient(api.SmsProviderClient):
     # Each message holds the line for a few seconds: keep the calls short so
     # that the dispatcher's time budget and the line lock are not held long.
     max_batch = 20
+    max_inflight = 1  # one serial line: one message at a time
+    max_lanes = 1
     supports_status = False  # delivery reports come from the modem itself
 
     def __init__(self, config, driver_factory=ModemDriver):
@@ -183,7 +185,7 @@ class ModemClient(api.SmsProviderClient):
                 "before that; the message is not sent again so that nobody gets "
                 "it twice."
             )
-            return _result(message, api.PERMANENT, error, "sms_server"), fault
+            return _result(message, api.PERMANENT, error, api.FAILURE_IN_DOUBT), fault
         status = api.TRANSIENT if exc.transient else api.PERMANENT
         return _result(message, status, exc.message, exc.failure_type), fault
 

@@ -1,3 +1,4 @@
 from . import test_smsru_callback
 from . import test_smsru_provider
 from . import test_smsru_outage
+from . import test_smsru_inflight
