@@ -338,13 +338,32 @@ class SmsProvider(models.Model):
             result["message"] = err.message
         return result
 
-    def _estimate_cost_text(self, numbers, text, times=1):
-        """The estimate as a user reads it: ``"0.20 EUR"`` (``times`` the cost
-        of ``text`` to ``numbers``), or why there is none."""
+    def _estimate_cost_amount(self, numbers, text, times=1):
+        """``(amount, currency, note)``: what sending ``text`` to ``numbers``
+        costs, ``times`` over, in a ``res.currency`` (the provider's unless its
+        cost API names another one); ``amount`` is ``None`` with ``note`` saying
+        why when there is no estimate."""
         estimate = self._estimate_cost(numbers, text)
+        currency = self.currency_id
+        code = estimate.get("currency")
+        if code and code != currency.name:
+            currency = (
+                self.env["res.currency"]
+                .with_context(active_test=False)
+                .search([("name", "=", code)], limit=1)
+                or currency
+            )
         if not estimate["available"]:
-            return estimate["message"]
-        return f"{estimate['total_cost'] * times:.2f} {estimate['currency']}"
+            return None, currency, estimate["message"]
+        return estimate["total_cost"] * times, currency, estimate["message"]
+
+    def _estimate_cost_text(self, numbers, text, times=1):
+        """The estimate as a user reads it, in their language's format
+        (``"0,20 €"``), or why there is none."""
+        amount, currency, note = self._estimate_cost_amount(numbers, text, times)
+        if amount is None:
+            return note
+        return tools.format_amount(self.env, amount, currency)
 
     def _fetch_balance(self):
         """Ask the provider for its balance; store it and warn when low."""
@@ -364,7 +383,18 @@ class SmsProvider(models.Model):
             ) from err
         text = balance.text or ""
         if balance.amount is not None:
-            text = f"{balance.amount:.2f} {balance.currency or self.currency_id.name}"
+            currency = self.currency_id
+            if balance.currency and balance.currency != currency.name:
+                currency = (
+                    self.env["res.currency"]
+                    .with_context(active_test=False)
+                    .search([("name", "=", balance.currency)], limit=1)
+                )
+            text = (
+                tools.format_amount(self.env, balance.amount, currency)
+                if currency
+                else f"{balance.amount:.2f} {balance.currency}"
+            )
         self.write(
             {
                 "balance": balance.amount or 0.0,
