@@ -4,6 +4,7 @@ import { formatMonetary } from "@web/views/fields/formatters";
 import { TextField, textField } from "@web/views/fields/text/text_field";
 import { onWillUnmount, useEffect, useState } from "@odoo/owl";
 
+import { useSmsFieldPicker } from "./field_picker";
 import { analyze } from "./segments";
 
 // Wait this long after the last keystroke before committing the text to the
@@ -24,6 +25,10 @@ const COMMIT_DELAY = 300;
  *   shown next to the counter only when it was computed for the text on screen
  *   ("…" while the server recomputes it), so counter and cost always agree.
  *
+ * - `dynamic_placeholder` (with `dynamic_placeholder_model_reference_field`):
+ *   an "Insert a field" button opening Odoo's field picker on every contact
+ *   field and related field (see field_picker.js).
+ *
  * The typed text is committed to the record shortly after each pause in typing
  * (the usual "change" event of the textarea), so the server-side figures follow.
  */
@@ -33,12 +38,17 @@ export class SmsSegmentTextField extends TextField {
         ...TextField.props,
         maxPartsField: { type: String, optional: true },
         costField: { type: String, optional: true },
+        fieldPicker: { type: Boolean, optional: true },
+        fieldPickerModelField: { type: String, optional: true },
     };
 
     setup() {
         super.setup();
         // Text typed but not yet committed, and the record value it was typed over.
         this.typed = useState({ text: null, over: null });
+        if (this.props.fieldPicker) {
+            this.fieldPicker = useSmsFieldPicker(this.textareaRef);
+        }
         let timer = null;
         onWillUnmount(() => clearTimeout(timer));
         useEffect(
@@ -61,6 +71,15 @@ export class SmsSegmentTextField extends TextField {
             },
             () => [this.textareaRef.el]
         );
+    }
+
+    /** The "Insert a field" button: Odoo's field picker, on contact fields. */
+    onInsertField() {
+        const textarea = this.textareaRef.el;
+        const data = this.props.record.data;
+        const model = data[this.props.fieldPickerModelField] || "res.partner";
+        const caret = textarea ? textarea.selectionEnd : 0;
+        this.fieldPicker.open(model, caret);
     }
 
     get recordText() {
@@ -168,6 +187,11 @@ export const smsSegmentTextField = {
     ],
     extractProps: (fieldInfo, dynamicInfo) => ({
         ...textField.extractProps(fieldInfo, dynamicInfo),
+        // Our own picker replaces Odoo's (and its "#" shortcut: "#" is text here).
+        dynamicPlaceholder: false,
+        fieldPicker: Boolean(fieldInfo.options.dynamic_placeholder),
+        fieldPickerModelField:
+            fieldInfo.options.dynamic_placeholder_model_reference_field || "",
         maxPartsField: fieldInfo.options.max_parts_field,
         costField: fieldInfo.options.cost_field,
     }),
