@@ -495,8 +495,8 @@ class SmsMailing(models.Model):
                     raise UserError(
                         _(
                             "The macro %(macro)s is unknown: %(model)s has no field "
-                            "'%(field)s'. Pick fields with the magnifier next to "
-                            "the text.",
+                            "'%(field)s'. Pick fields with the \"Insert a field\" "
+                            "button under the text.",
                             macro=macro,
                             model=model._description,
                             field=name,
