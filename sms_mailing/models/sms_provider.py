@@ -19,11 +19,12 @@ class SmsProvider(models.Model):
     _check_company_auto = True
 
     name = fields.Char(required=True, tracking=True)
+    # No default: a provider that swallowed every SMS by default would be a
+    # trap; the user picks the kind of provider they have.
     provider_type = fields.Selection(
         [("demo", "Simulated (never leaves this machine)")],
         string="Type",
         required=True,
-        default="demo",
         tracking=True,
     )
     active = fields.Boolean(default=True, tracking=True)
@@ -42,6 +43,10 @@ class SmsProvider(models.Model):
     sender = fields.Char(
         help="Sender name or number shown to recipients, when the provider allows one."
     )
+    uses_sender = fields.Boolean(
+        compute="_compute_uses_sender",
+        help="Whether this kind of provider uses the generic Sender field.",
+    )
     max_parts = fields.Integer(
         "Maximum parts",
         default=8,
@@ -53,8 +58,12 @@ class SmsProvider(models.Model):
     )
     currency_id = fields.Many2one(
         "res.currency",
-        default=lambda self: self.env.company.currency_id,
+        compute="_compute_currency_id",
+        store=True,
+        readonly=False,
+        precompute=True,
         required=True,
+        help="The currency the provider bills in (its own one by default).",
     )
     rate_limit = fields.Float(
         "Rate limit (messages per second)",
@@ -81,10 +90,15 @@ class SmsProvider(models.Model):
     balance_text = fields.Char(readonly=True, copy=False)
     balance_date = fields.Datetime(readonly=True, copy=False)
     balance_alert_threshold = fields.Float(
-        help="Warn the users below when the balance falls under this amount."
+        "Alert threshold",
+        help="When the balance falls under this amount, the users of "
+        '"Warn these users" get an activity. 0: no alert.',
     )
     balance_alert_user_ids = fields.Many2many(
-        "res.users", string="Warn users", check_company=False
+        "res.users",
+        string="Warn these users",
+        check_company=False,
+        help="They get an activity when the balance falls under the alert threshold.",
     )
     balance_alert_sent = fields.Boolean(readonly=True, copy=False)
     sms_count = fields.Integer(compute="_compute_sms_count")
@@ -106,6 +120,30 @@ class SmsProvider(models.Model):
             "Attempts must be 1 or more.",
         ),
     ]
+
+    @api.depends("provider_type")
+    def _compute_uses_sender(self):
+        for provider in self:
+            provider.uses_sender = provider._uses_sender()
+
+    def _uses_sender(self):
+        """Whether the generic Sender field applies (provider addons that have
+        their own sender setting, or none, return False)."""
+        return True
+
+    @api.depends("provider_type", "company_id")
+    def _compute_currency_id(self):
+        for provider in self:
+            if provider.currency_id and provider._origin.provider_type == (
+                provider.provider_type
+            ):
+                continue
+            provider.currency_id = provider._default_currency()
+
+    def _default_currency(self):
+        """The currency this kind of provider bills in; provider addons
+        override it (SMS.ru: RUB). Default: the company's."""
+        return (self.company_id or self.env.company).currency_id
 
     def _compute_sms_count(self):
         counts = dict(

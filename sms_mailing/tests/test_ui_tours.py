@@ -129,3 +129,28 @@ class TestUiTours(HttpCase):
             ),
             ["Hello Ann France", "Hello Lucía France"],
         )
+
+    def test_providers(self):
+        """An administrator adds an SMS.ru and a GSM modem provider."""
+        if not {"smsru", "modem"} <= set(
+            dict(self.env["sms.provider"]._fields["provider_type"].selection)
+        ):
+            self.fail("sms_provider_smsru and sms_provider_modem must be installed")
+        self.start_tour(
+            "/odoo/action-sms_mailing.sms_provider_action",
+            "sms_mailing_providers",
+            login="admin",
+        )
+        Provider = self.env["sms.provider"]
+        smsru = Provider.search([("name", "=", "Tour SMS.ru")])
+        self.assertEqual(
+            (smsru.provider_type, smsru.currency_id.name), ("smsru", "RUB")
+        )
+        self.assertTrue(smsru.currency_id.active, "shown with its symbol")
+        self.assertEqual(smsru.sudo().smsru_api_id, "tour-api-id")
+        modem = Provider.search([("name", "=", "Tour modem")])
+        self.assertEqual(
+            (modem.provider_type, modem.modem_port),
+            ("modem", "socket://127.0.0.1:1"),
+        )
+        self.assertEqual(modem.currency_id, self.env.company.currency_id)
