@@ -473,3 +473,25 @@ class TestMailing(SmsProviderCase):
         self.assertEqual(sum(g["delivered_at_count"] for g in groups), 2)
         recipients = self.env["sms.sms"].search(mailing.action_view_all()["domain"])
         self.assertEqual(len(recipients), mailing.recipient_count)
+
+    def test_test_send_explains_national_numbers(self):
+        mailing = self._mailing()
+        us_partner = self.env["res.partner"].create(
+            {"name": "Render US", "country_id": self.env.ref("base.us").id}
+        )
+        wizard = self.env["sms.mailing.test"].create(
+            {
+                "mailing_id": mailing.id,
+                "number": "0612345678",
+                "partner_id": us_partner.id,
+            }
+        )
+        with self.assertRaisesRegex(UserError, r"of United States.*\+33 6 12 34 56 78"):
+            wizard.action_send()
+        wizard.partner_id = (
+            self.ann
+        )  # a French contact: the national number is read in France
+        with self.mock_gateway():
+            wizard.action_send()
+        test_sms = mailing.sms_ids.filtered("is_test")
+        self.assertEqual(test_sms.number, "+33612345678")
