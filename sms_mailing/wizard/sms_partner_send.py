@@ -143,6 +143,8 @@ class SmsPartnerSend(models.TransientModel):
             "name": title or _("Send an SMS"),
             "res_model": self._name,
             "view_mode": "form",
+            # views: also opened from JavaScript (orm.call + doAction).
+            "views": [(False, "form")],
             "target": "new",
             "context": context,
         }

@@ -130,5 +130,55 @@ registry.category("web_tour.tours").add("sms_mailing_contact_card", {
         {
             trigger: "body:not(:has(.modal))",
         },
+        {
+            content: "The SMS button of the mobile field opens the same dialog",
+            // Shown on hover.
+            trigger: ".o_field_widget[name=mobile] .o_field_phone_sms:not(:visible)",
+            run: "click",
+        },
+        {
+            trigger:
+                ".modal .modal-title:contains('Send an SMS to Lucía Tour'):not(:contains('Send SMS'))",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=number] input:value(+33612345678)",
+        },
+        {
+            trigger: ".modal div[name=body] textarea",
+            run: "edit Hi",
+        },
+        {
+            content: "with our counter and cost",
+            trigger: ".modal .o_sms_segment_cost[data-synced='1']:contains('Cost: 0.05')",
+        },
+        {
+            trigger: ".modal .modal-footer button:contains('Cancel')",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
+            content: "Action > Send SMS opens it too",
+            trigger: ".o_cp_action_menus button",
+            run: "click",
+        },
+        {
+            trigger: ".o-dropdown--menu .o-dropdown-item:contains('Send SMS')",
+            run: "click",
+        },
+        {
+            trigger: ".modal .modal-title:contains('Send an SMS to Lucía Tour')",
+        },
+        {
+            trigger: ".modal .o_sms_segment_info:contains('Characters: 0')",
+        },
+        {
+            trigger: ".modal .modal-footer button:contains('Cancel')",
+            run: "click",
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
     ],
 });
