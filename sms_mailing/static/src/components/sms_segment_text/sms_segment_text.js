@@ -130,7 +130,8 @@ export class SmsSegmentTextField extends TextField {
         }
         const record = this.props.record;
         const value = record.data[field];
-        if (!this.recordText || value === false || value === undefined) {
+        // A char field without value reads "" here, a monetary one false.
+        if (!this.recordText || [false, undefined, ""].includes(value)) {
             return "";
         }
         const fieldDef = record.fields[field];
