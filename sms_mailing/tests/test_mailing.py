@@ -495,3 +495,20 @@ class TestMailing(SmsProviderCase):
             wizard.action_send()
         test_sms = mailing.sms_ids.filtered("is_test")
         self.assertEqual(test_sms.number, "+33612345678")
+
+    def test_done_once_every_message_left_the_queue(self):
+        """Done when nothing waits in the queue; delivery counters keep
+        updating afterwards (README: same definition)."""
+        mailing = self._mailing()
+        self._launch_and_queue(mailing)
+        with self.mock_gateway():
+            self._run_dispatch()
+        self.env["sms.mailing"]._cron_process()
+        mailing.invalidate_recordset()
+        self.assertEqual(mailing.state, "done", "every message was handed over")
+        self.assertEqual((mailing.sent_count, mailing.delivered_count), (2, 0))
+        with self.mock_gateway():
+            self.env["sms.sms"]._poll_statuses()
+        mailing.invalidate_recordset()
+        self.assertEqual(mailing.state, "done")
+        self.assertEqual((mailing.delivered_count, mailing.delivered_ratio), (2, 100))
