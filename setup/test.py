@@ -64,6 +64,12 @@ RESULT_RE = re.compile(
     r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database"
 )
 TEST_LOGGER_RE = re.compile(r"^odoo\.addons\.(\w+)\.tests(\.|$)")
+# Reasons Odoo's HttpCase gives when it skips a browser test (tour).
+BROWSER_SKIP_RE = re.compile(
+    r"chrome|chromium|websocket|devtools|browser|page' target", re.IGNORECASE
+)
+# The executables Odoo's HttpCase looks for (odoo/tests/common.py).
+CHROME_NAMES = ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable")
 
 
 def say(msg=""):
@@ -246,6 +252,7 @@ def scan_odoo_log(log_path, modules):
     scan = {
         "per_module": dict.fromkeys(modules, 0),
         "skipped": 0,
+        "browser_skipped": 0,
         "failures": [],
         "unexpected": [],
         "warnings": [],
@@ -257,8 +264,20 @@ def scan_odoo_log(log_path, modules):
         m = TEST_LOGGER_RE.match(logger)
         if m and level == "INFO" and msg.startswith("Starting "):
             scan["per_module"][m.group(1)] = scan["per_module"].get(m.group(1), 0) + 1
-        elif m and level == "INFO" and msg.startswith("skipped "):
-            scan["skipped"] += 1
+        elif (
+            level == "INFO"
+            and msg.startswith("skipped ")
+            and (m or logger == "odoo.tests.result")
+        ):
+            # A browser test skipped for want of Chromium or websocket-client is a
+            # failure: `make test` must never pass without running the tours.
+            if BROWSER_SKIP_RE.search(msg):
+                scan["failures"].append(
+                    dict(rec, msg="FAIL: browser test skipped: " + msg)
+                )
+                scan["browser_skipped"] += 1
+            else:
+                scan["skipped"] += 1
         elif level in ("ERROR", "CRITICAL"):
             # Odoo's test result logs "FAIL: <test>" / "ERROR: <test>" (from the
             # test's module, or unittest.suite for a setUpClass error).
@@ -314,7 +333,8 @@ def odoo_test_phase(run, name, log_path, rc, seconds, modules):
     for p in problems:
         say(f"  ✗ {p}")
 
-    bad = failed + errors
+    # Odoo counts a skipped tour as a success; here it is a failure.
+    bad = failed + errors + scan["browser_skipped"]
     counts = ", ".join(f"{mod} {n}" for mod, n in per_module.items())
     note = f"[{counts}]  log: {os.path.relpath(log_path, ROOT)}"
     ok = max(total - bad - scan["skipped"], 0)
@@ -420,6 +440,44 @@ def create_test_db(template, db):
     src = DATA_DIR / "filestore" / template
     if src.exists():
         shutil.copytree(src, DATA_DIR / "filestore" / db)
+
+
+def ensure_browser():
+    """Make sure Odoo's browser tests (tours) can run, or say what is missing.
+
+    Chromium comes from the system's packages (installed here when running as
+    root), websocket-client from setup/requirements-dev.txt (installed by
+    setup/install.sh). Returns an error sentence, or None when all is there.
+    """
+    missing = []
+    res = subprocess.run([PY, "-c", "import websocket"], capture_output=True, text=True)
+    if res.returncode:
+        missing.append(
+            f"the Python package websocket-client is missing from {VENV_BIN.parent}: "
+            "run 'make install' (setup/requirements-dev.txt lists it)"
+        )
+    if not any(shutil.which(name) for name in CHROME_NAMES):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            say("==> Installing Chromium (apt-get install -y chromium) for the tours")
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            for cmd in (
+                ["apt-get", "update", "-q"],
+                ["apt-get", "install", "-y", "-q", "chromium"],
+            ):
+                done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                if done.returncode:
+                    show(done.stdout + done.stderr, limit=20)
+                    break
+        if not any(shutil.which(name) for name in CHROME_NAMES):
+            missing.append(
+                "Chromium (or Google Chrome) is not installed: the browser tests "
+                "(tours) need it. Install it with 'sudo apt-get install chromium' "
+                "(Debian/Ubuntu) or your system's package manager, then run "
+                "'make test' again"
+            )
+    if missing:
+        return "Browser tests cannot run: " + "; ".join(missing) + "."
+    return None
 
 
 def odoo_tests(run, db, log_dir):
@@ -641,11 +699,16 @@ def main():
                 if ok:
                     create_test_db(template, db)
                     created = True
+            browser_error = ensure_browser() if ok else None
+            if browser_error:
+                say(f"  ✗ {browser_error}")
+                run.phase("browser tests (tours)", 0, 1)
+                ok = False
             if ok:
                 say(f"==> Test database {db} (copy of {template})")
                 odoo_tests(run, db, log_dir)
                 if TEST_TAGS:
-                    say("==> TEST_TAGS is set: a partial run, Odoo's SMS suites left out")
+                    say("==> TEST_TAGS is set: partial run, Odoo's SMS suites left out")
                 else:
                     odoo_sms_tests(run, db, log_dir)
         if "pytest" in phases:

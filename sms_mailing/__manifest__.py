@@ -34,6 +34,7 @@
     "assets": {
         "web.assets_backend": [
             "sms_mailing/static/src/components/sms_segment_text/*",
+            "sms_mailing/static/src/components/sms_button_patch.js",
         ],
         "web.assets_tests": [
             "sms_mailing/static/tests/tours/*.js",

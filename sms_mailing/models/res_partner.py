@@ -57,9 +57,14 @@ class ResPartner(models.Model):
             partner.sms_count = counts.get(partner, 0)
 
     def action_open_sms_send(self):
+        """Our send dialog: the card's SMS button, the SMS button of the phone
+        and mobile fields (``sms_number`` in the context) and Action > Send SMS
+        all open it."""
         self.ensure_one()
         return self.env["sms.partner.send"]._action_open(
-            self, title=_("Send an SMS to %(name)s", name=self.display_name)
+            self,
+            number=self.env.context.get("sms_number") or None,
+            title=_("Send an SMS to %(name)s", name=self.display_name),
         )
 
     def action_view_sms(self):

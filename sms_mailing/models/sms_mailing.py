@@ -14,6 +14,11 @@ from .sms_sms import commit_batch
 
 _logger = logging.getLogger(__name__)
 
+# Audiences up to this size are rendered whole for the estimate; larger ones
+# are estimated from a sample of this many recipients.
+ESTIMATE_EXACT_LIMIT = 500
+ESTIMATE_SAMPLE = 200
+
 # Why a contact of the audience gets no SMS (failure types of canceled messages).
 EXCLUSIONS = (
     "sms_number_missing",
@@ -121,15 +126,29 @@ class SmsMailing(models.Model):
     launch_error = fields.Char(readonly=True, copy=False)
 
     # statistics
-    total_count = fields.Integer("Recipients", compute="_compute_statistics")
+    total_count = fields.Integer("Audience", compute="_compute_statistics")
+    recipient_count = fields.Integer(
+        "Recipients",
+        compute="_compute_statistics",
+        help="Contacts who get the SMS: the audience without the excluded ones.",
+    )
     excluded_count = fields.Integer("Excluded", compute="_compute_statistics")
     queued_count = fields.Integer("In queue", compute="_compute_statistics")
     sent_count = fields.Integer("Sent", compute="_compute_statistics")
     delivered_count = fields.Integer("Delivered", compute="_compute_statistics")
     failed_count = fields.Integer("Failed", compute="_compute_statistics")
     canceled_count = fields.Integer("Canceled", compute="_compute_statistics")
-    parts_total = fields.Integer("Parts", compute="_compute_statistics")
-    cost_total = fields.Float("Cost", compute="_compute_statistics", digits=(16, 2))
+    sent_ratio = fields.Integer("Sent (%)", compute="_compute_statistics")
+    delivered_ratio = fields.Integer("Delivered (%)", compute="_compute_statistics")
+    failed_ratio = fields.Integer("Failed (%)", compute="_compute_statistics")
+    parts_planned = fields.Integer(
+        "Parts to send",
+        compute="_compute_statistics",
+        help="Parts of every message queued at launch (the real total).",
+    )
+    parts_total = fields.Integer("Parts sent", compute="_compute_statistics")
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    cost_total = fields.Monetary("Cost", compute="_compute_statistics")
     progress = fields.Float(compute="_compute_statistics")
     exclusion_summary = fields.Html(compute="_compute_statistics", sanitize=False)
     retry_count = fields.Integer(
@@ -145,9 +164,25 @@ class SmsMailing(models.Model):
         "Recipients after exclusions", compute="_compute_estimate"
     )
     parts_estimate = fields.Integer("Total parts", compute="_compute_estimate")
-    cost_estimate = fields.Char("Estimated cost", compute="_compute_estimate")
-    body_parts = fields.Integer("Parts per message", compute="_compute_body_info")
-    body_encoding = fields.Char("Encoding", compute="_compute_body_info")
+    cost_estimate = fields.Monetary("Estimated cost", compute="_compute_estimate")
+    estimate_note = fields.Char(compute="_compute_estimate")
+    body_parts = fields.Integer(
+        "Parts per message",
+        compute="_compute_estimate",
+        help="The most parts one recipient's text takes, macros replaced.",
+    )
+    body_encoding = fields.Char("Encoding", compute="_compute_estimate")
+    max_parts = fields.Integer(
+        "Maximum parts",
+        compute="_compute_currency_id",
+        help="The most parts the provider (or every routed provider) accepts.",
+    )
+    too_long = fields.Char(compute="_compute_estimate")
+    launch_problem = fields.Char(
+        compute="_compute_launch_problem",
+        help="Why Launch would be refused now (then it is refused at once, "
+        "without asking for a confirmation first).",
+    )
 
     _sql_constraints = [
         (
@@ -161,12 +196,17 @@ class SmsMailing(models.Model):
     def _compute_render_model(self):
         self.render_model = "res.partner"
 
-    @api.depends("body")
-    def _compute_body_info(self):
+    @api.depends("provider_id", "company_id")
+    def _compute_currency_id(self):
         for mailing in self:
-            info = segments.analyze(mailing.body or "")
-            mailing.body_parts = info.parts
-            mailing.body_encoding = info.encoding
+            providers = mailing.provider_id or self.env[
+                "sms.provider"
+            ]._get_active_providers(mailing.company_id or self.env.company)
+            mailing.currency_id = (
+                providers[:1].currency_id
+                or (mailing.company_id or self.env.company).currency_id
+            )
+            mailing.max_parts = min(providers.mapped("max_parts") or [0])
 
     def _compute_statistics(self):
         self.env["sms.sms"].flush_model()
@@ -192,10 +232,22 @@ class SmsMailing(models.Model):
             data[state] += count
             if state in ("pending", "sent", "error"):
                 data["parts"] += parts
+            if state != "canceled":
+                data["planned"] += parts
             data["cost"] += cost
-        labels = dict(
+        # The words of the contact form and of the launch checks, not Odoo's
+        # failure labels ("Opted Out" is "Do not use SMS" on a contact).
+        labels = {
+            "sms_number_missing": _("No phone number"),
+            "sms_number_format": _("Invalid phone number"),
+            "sms_optout": _("Do not use SMS"),
+            "sms_blacklist": _("Blacklisted number"),
+            "sms_duplicate": _("Same number as another contact"),
+        }
+        failure_labels = dict(
             self.env["sms.sms"]._fields["failure_type"]._description_selection(self.env)
         )
+        # sudo: counts and provider error texts of mailings the user can read.
         retrying = dict(
             self.env["sms.sms"]
             .sudo()
@@ -234,6 +286,17 @@ class SmsMailing(models.Model):
             mailing.delivered_count = data["sent"]
             mailing.failed_count = data["error"]
             mailing.canceled_count = data["canceled"]
+            mailing.recipient_count = data["total"] - data["excluded"]
+            recipients = mailing.recipient_count
+            for count_field, ratio_field in (
+                ("sent_count", "sent_ratio"),
+                ("delivered_count", "delivered_ratio"),
+                ("failed_count", "failed_ratio"),
+            ):
+                mailing[ratio_field] = (
+                    round(100 * mailing[count_field] / recipients) if recipients else 0
+                )
+            mailing.parts_planned = data["planned"]
             mailing.parts_total = data["parts"]
             mailing.cost_total = data["cost"]
             to_send = data["total"] - data["excluded"] - data["canceled"]
@@ -241,33 +304,175 @@ class SmsMailing(models.Model):
             mailing.progress = 100.0 * done / to_send if to_send else 0.0
             mailing.retry_count = retrying.get(mailing, 0)
             mailing.failure_summary = mailing._failure_summary(
-                failures[mailing.id], labels
+                failures[mailing.id], failure_labels
             )
             reasons = exclusions[mailing.id]
             mailing.exclusion_summary = (
-                Markup("<ul>%s</ul>")
-                % Markup("").join(
-                    Markup("<li>%s: %s</li>") % (labels.get(key, key), reasons[key])
-                    for key in EXCLUSIONS
-                    if key in reasons
+                Markup(
+                    '<table class="table table-sm o_sms_exclusions w-auto">'
+                    "<thead><tr><th>%s</th><th class='text-end'>%s</th></tr></thead>"
+                    "<tbody>%s</tbody></table>"
+                )
+                % (
+                    _("Reason"),
+                    _("Contacts"),
+                    Markup("").join(
+                        Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>")
+                        % (labels[key], reasons[key])
+                        for key in EXCLUSIONS
+                        if key in reasons
+                    ),
                 )
                 if reasons
                 else False
             )
 
-    @api.depends("body", "partner_ids", "group_ids", "list_ids", "provider_id", "state")
+    @api.depends(
+        "body",
+        "partner_ids",
+        "group_ids",
+        "list_ids",
+        "provider_id",
+        "company_id",
+        "state",
+    )
     def _compute_estimate(self):
         for mailing in self:
-            if mailing.state != "draft" or not mailing.id:
-                mailing.recipient_estimate = 0
-                mailing.parts_estimate = 0
-                mailing.cost_estimate = False
+            mailing.update(
+                {
+                    "recipient_estimate": 0,
+                    "parts_estimate": 0,
+                    "cost_estimate": 0.0,
+                    "estimate_note": False,
+                    "body_parts": 0,
+                    "body_encoding": False,
+                    "too_long": False,
+                }
+            )
+            if mailing.state not in ("draft", "scheduled"):
                 continue
-            stats = mailing._audience_stats()
-            parts = segments.analyze(mailing.body or "").parts
-            mailing.recipient_estimate = stats["recipients"]
-            mailing.parts_estimate = parts * stats["recipients"]
-            mailing.cost_estimate = mailing._cost_estimate_text(stats)
+            try:
+                estimate = mailing._estimate()
+            except UserError as err:
+                mailing.estimate_note = str(err)
+                continue
+            mailing.update(estimate)
+
+    @api.depends(
+        "body",
+        "partner_ids",
+        "group_ids",
+        "list_ids",
+        "provider_id",
+        "state",
+        "launch_type",
+        "start_date",
+    )
+    def _compute_launch_problem(self):
+        for mailing in self:
+            mailing.launch_problem = False
+            if mailing.state != "draft":
+                continue
+            try:
+                mailing._check_launchable()
+            except UserError as err:
+                mailing.launch_problem = str(err)
+
+    def _estimate(self):
+        """Recipients, parts and cost of the mailing, from the texts recipients
+        get (``_final_texts``): exact for an audience of up to
+        ``ESTIMATE_EXACT_LIMIT`` recipients, else scaled from a sample and
+        said to be approximate."""
+        self.ensure_one()
+        stats = self._audience_stats()
+        recipients = stats["recipients"]
+        values = {"recipient_estimate": recipients}
+        if not recipients or not (self.body or "").strip():
+            return values
+        template = self._template()
+        partners = self._estimate_partners(
+            recipients if recipients <= ESTIMATE_EXACT_LIMIT else ESTIMATE_SAMPLE
+        )
+        texts = list(self._final_texts(partners, template).values())
+        infos = [segments.analyze(text) for text in texts]
+        parts = sum(info.parts for info in infos)
+        exact = len(texts) >= recipients
+        if not exact:
+            # Round up: a sample never makes the total smaller than it says.
+            parts = -(-parts * recipients // max(len(texts), 1))
+        longest = max(range(len(texts)), key=lambda i: infos[i].parts)
+        values.update(
+            parts_estimate=parts,
+            body_parts=infos[longest].parts,
+            body_encoding=segments.UCS2
+            if any(info.encoding == segments.UCS2 for info in infos)
+            else segments.GSM7,
+        )
+        if self.max_parts and values["body_parts"] > self.max_parts:
+            values["too_long"] = _(
+                "Too long: a recipient's text takes %(parts)s SMS parts and the "
+                "provider accepts at most %(max)s. Shorten it.",
+                parts=values["body_parts"],
+                max=self.max_parts,
+            )
+        provider = self._provider_for(stats["sample_number"] or "")
+        notes = []
+        if not exact:
+            notes.append(
+                _(
+                    "Approximate: computed on %(sample)s of %(total)s recipients.",
+                    sample=len(texts),
+                    total=recipients,
+                )
+            )
+        if not provider:
+            notes.append(_("No provider available."))
+        else:
+            # The cost of the longest text, per part, times every part: one
+            # request to a provider's cost API, whatever the audience.
+            amount, currency, note = provider._estimate_cost_amount(
+                [stats["sample_number"]], texts[longest]
+            )
+            if amount is None:
+                notes.append(note)
+            else:
+                per_part = amount / (infos[longest].parts or 1)
+                values["cost_estimate"] = currency._convert(
+                    per_part * parts,
+                    self.currency_id,
+                    self.company_id or self.env.company,
+                    fields.Date.today(),
+                )
+        values["estimate_note"] = " ".join(notes) or False
+        return values
+
+    def _estimate_partners(self, limit):
+        """Up to ``limit`` contacts who would get the SMS (one per number, as
+        queuing picks them), spread over the audience."""
+        self.ensure_one()
+        self.env["res.partner"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM (
+                    SELECT DISTINCT ON (p.phone_sanitized) p.id
+                      FROM res_partner p
+                 LEFT JOIN phone_blacklist bl
+                        ON bl.number = p.phone_sanitized AND bl.active
+                     WHERE p.id IN %s
+                       AND p.phone_sanitized IS NOT NULL
+                       AND p.sms_opt_out IS NOT TRUE
+                       AND bl.id IS NULL
+                  ORDER BY p.phone_sanitized, p.id
+                ) AS recipients
+              ORDER BY md5(id::text)
+                 LIMIT %s
+                """,
+                self._audience_query().subselect(),
+                limit,
+            )
+        )
+        return self.env["res.partner"].browse(row[0] for row in self.env.cr.fetchall())
 
     def _provider_for(self, number):
         """The mailing's provider, else the one routing picks for ``number``."""
@@ -275,22 +480,6 @@ class SmsMailing(models.Model):
         return (
             self.provider_id
             or self.env["sms.provider"]._route(number, company=self.company_id)[:1]
-        )
-
-    def _cost_estimate_text(self, stats):
-        if not stats["recipients"] or not self.body:
-            return False
-        provider = self._provider_for(stats["sample_number"] or "")
-        if not provider:
-            return _("No provider available")
-        try:
-            sample = self._render_sample()
-        except UserError:
-            # A text this user may not render (or that does not render yet):
-            # Check and Launch say why; the estimate counts the raw text.
-            sample = self.body
-        return provider._estimate_cost_text(
-            [stats["sample_number"]], sample, times=stats["recipients"]
         )
 
     @api.constrains("launch_type", "start_date")
@@ -368,9 +557,10 @@ class SmsMailing(models.Model):
     def _audience_domain(self):
         self.ensure_one()
         domains = []
+        # _origin: the estimate follows an unsaved form (records of an onchange).
         if self.partner_ids:
-            domains.append([("id", "in", self.partner_ids.ids)])
-        for group in self.group_ids:
+            domains.append([("id", "in", self.partner_ids._origin.ids)])
+        for group in self.group_ids._origin:
             domains.append(group._get_domain())
         if self.list_ids:
             domains.append([("sms_list_ids", "in", self.list_ids.ids)])
@@ -438,8 +628,8 @@ class SmsMailing(models.Model):
                     raise UserError(
                         _(
                             "The macro %(macro)s is unknown: %(model)s has no field "
-                            "'%(field)s'. Pick fields with the magnifier next to "
-                            "the text.",
+                            "'%(field)s'. Pick fields with the \"Insert a field\" "
+                            "button under the text.",
                             macro=macro,
                             model=model._description,
                             field=name,
@@ -512,13 +702,21 @@ class SmsMailing(models.Model):
 
         return {p.id: template.render(resolver(p)) for p in partners}
 
+    def _final_texts(self, partners, template=None):
+        """``{partner_id: text}``: the text each of ``partners`` gets, exactly
+        as queued. The estimate, the preview and queuing all read it here."""
+        self.ensure_one()
+        if template is None:
+            template = self._template()
+        return self._render_for(template, partners)
+
     def _render_sample(self, partner=None):
         self.ensure_one()
         if partner is None:
             partner = self.env["res.partner"].search(self._audience_domain(), limit=1)
         if not partner:
             return self.body or ""
-        return self._render_for(self._template(), partner)[partner.id]
+        return self._final_texts(partner)[partner.id]
 
     # ------------------------------------------------------------------
     # Actions
@@ -556,14 +754,13 @@ class SmsMailing(models.Model):
                     "SMS > Configuration > Providers."
                 )
             )
-        sample = self._render_sample()
-        parts = segments.analyze(sample).parts
+        parts = self._estimate().get("body_parts", 0)
         limit = min(providers.mapped("max_parts"))
         if parts > limit:
             raise UserError(
                 _(
-                    "The text takes %(parts)s SMS parts; the provider accepts at most "
-                    "%(max)s. Shorten it.",
+                    "A recipient's text takes %(parts)s SMS parts; the provider "
+                    "accepts at most %(max)s. Shorten it.",
                     parts=parts,
                     max=limit,
                 )
@@ -664,6 +861,8 @@ class SmsMailing(models.Model):
 
     def action_preview(self):
         self.ensure_one()
+        if not (self.body or "").strip():
+            raise UserError(_("Write the text of the mailing before launching it."))
         self._check_access_right_dynamic_template()
         self._template()
         return {
@@ -709,20 +908,40 @@ class SmsMailing(models.Model):
             )
         return Markup("<ul>%s</ul>") % Markup("").join(items)
 
-    def _action_view_sms(self, domain, name, group_by=None):
+    def _action_view_sms(self, domain, name, group_by=None, first_view="list"):
+        """The messages of the mailing matching ``domain``, titled ``name`` (what
+        was clicked), opening on ``first_view``."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sms_mailing.sms_sms_action"
         )
+        views = action.get("views") or []
+        views = [v for v in views if v[1] == first_view] + [
+            v for v in views if v[1] != first_view
+        ]
+        context = {"create": False}
+        if group_by:
+            context["group_by"] = group_by
         action.update(
             name=name,
+            display_name=name,
+            views=views,
+            view_mode=",".join(v[1] for v in views),
             domain=[("sms_mailing_id", "in", self.ids), ("is_test", "=", False)]
             + domain,
-            context={"group_by": group_by} if group_by else {},
+            context=context,
         )
         return action
 
     def action_view_all(self):
-        return self._action_view_sms([], _("Messages"))
+        return self._action_view_sms(
+            [
+                "!",
+                "&",
+                ("state", "=", "canceled"),
+                ("failure_type", "in", list(EXCLUSIONS)),
+            ],
+            _("Recipients"),
+        )
 
     def action_view_excluded(self):
         return self._action_view_sms(
@@ -740,9 +959,11 @@ class SmsMailing(models.Model):
         return self._action_view_sms([("state", "in", ("pending", "sent"))], _("Sent"))
 
     def action_view_delivered(self):
-        action = self._action_view_sms([("state", "=", "sent")], _("Delivered"))
-        action["view_mode"] = "graph,list,form,pivot"
-        action["context"] = {"graph_groupbys": ["delivered_at:hour"]}
+        # Deliveries over time; Odoo 18's smallest date interval is the day.
+        action = self._action_view_sms(
+            [("state", "=", "sent")], _("Delivered"), first_view="graph"
+        )
+        action["context"] = dict(action["context"], graph_groupbys=["delivered_at:day"])
         return action
 
     def action_view_retrying(self):
@@ -900,7 +1121,7 @@ class SmsMailing(models.Model):
                 to_render.append(partner_id)
             plan.append((partner_id, e164 or raw or "", reason))
         bodies = (
-            self._render_for(template, Partner.browse(to_render)) if to_render else {}
+            self._final_texts(Partner.browse(to_render), template) if to_render else {}
         )
         self._insert_sms(plan, bodies)
         self.write({"audience_cursor": partner_ids[-1]})

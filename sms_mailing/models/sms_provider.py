@@ -23,11 +23,12 @@ class SmsProvider(models.Model):
     _check_company_auto = True
 
     name = fields.Char(required=True, tracking=True)
+    # No default: a provider that swallowed every SMS by default would be a
+    # trap; the user picks the kind of provider they have.
     provider_type = fields.Selection(
         [("demo", "Simulated (never leaves this machine)")],
         string="Type",
         required=True,
-        default="demo",
         tracking=True,
     )
     active = fields.Boolean(default=True, tracking=True)
@@ -46,6 +47,10 @@ class SmsProvider(models.Model):
     sender = fields.Char(
         help="Sender name or number shown to recipients, when the provider allows one."
     )
+    uses_sender = fields.Boolean(
+        compute="_compute_uses_sender",
+        help="Whether this kind of provider uses the generic Sender field.",
+    )
     max_parts = fields.Integer(
         "Maximum parts",
         default=8,
@@ -57,8 +62,12 @@ class SmsProvider(models.Model):
     )
     currency_id = fields.Many2one(
         "res.currency",
-        default=lambda self: self.env.company.currency_id,
+        compute="_compute_currency_id",
+        store=True,
+        readonly=False,
+        precompute=True,
         required=True,
+        help="The currency the provider bills in (its own one by default).",
     )
     rate_limit = fields.Float(
         "Rate limit (messages per second)",
@@ -99,10 +108,15 @@ class SmsProvider(models.Model):
     balance_text = fields.Char(readonly=True, copy=False)
     balance_date = fields.Datetime(readonly=True, copy=False)
     balance_alert_threshold = fields.Float(
-        help="Warn the users below when the balance falls under this amount."
+        "Alert threshold",
+        help="When the balance falls under this amount, the users of "
+        '"Warn these users" get an activity. 0: no alert.',
     )
     balance_alert_user_ids = fields.Many2many(
-        "res.users", string="Warn users", check_company=False
+        "res.users",
+        string="Warn these users",
+        check_company=False,
+        help="They get an activity when the balance falls under the alert threshold.",
     )
     balance_alert_sent = fields.Boolean(readonly=True, copy=False)
     sms_count = fields.Integer(compute="_compute_sms_count")
@@ -134,6 +148,30 @@ class SmsProvider(models.Model):
             "Attempts must be 1 or more.",
         ),
     ]
+
+    @api.depends("provider_type")
+    def _compute_uses_sender(self):
+        for provider in self:
+            provider.uses_sender = provider._uses_sender()
+
+    def _uses_sender(self):
+        """Whether the generic Sender field applies (provider addons that have
+        their own sender setting, or none, return False)."""
+        return True
+
+    @api.depends("provider_type", "company_id")
+    def _compute_currency_id(self):
+        for provider in self:
+            if provider.currency_id and provider._origin.provider_type == (
+                provider.provider_type
+            ):
+                continue
+            provider.currency_id = provider._default_currency()
+
+    def _default_currency(self):
+        """The currency this kind of provider bills in; provider addons
+        override it (SMS.ru: RUB). Default: the company's."""
+        return (self.company_id or self.env.company).currency_id
 
     def _compute_sms_count(self):
         counts = dict(
@@ -400,13 +438,32 @@ class SmsProvider(models.Model):
             result["message"] = err.message
         return result
 
-    def _estimate_cost_text(self, numbers, text, times=1):
-        """The estimate as a user reads it: ``"0.20 EUR"`` (``times`` the cost
-        of ``text`` to ``numbers``), or why there is none."""
+    def _estimate_cost_amount(self, numbers, text, times=1):
+        """``(amount, currency, note)``: what sending ``text`` to ``numbers``
+        costs, ``times`` over, in a ``res.currency`` (the provider's unless its
+        cost API names another one); ``amount`` is ``None`` with ``note`` saying
+        why when there is no estimate."""
         estimate = self._estimate_cost(numbers, text)
+        currency = self.currency_id
+        code = estimate.get("currency")
+        if code and code != currency.name:
+            currency = (
+                self.env["res.currency"]
+                .with_context(active_test=False)
+                .search([("name", "=", code)], limit=1)
+                or currency
+            )
         if not estimate["available"]:
-            return estimate["message"]
-        return f"{estimate['total_cost'] * times:.2f} {estimate['currency']}"
+            return None, currency, estimate["message"]
+        return estimate["total_cost"] * times, currency, estimate["message"]
+
+    def _estimate_cost_text(self, numbers, text, times=1):
+        """The estimate as a user reads it, in their language's format
+        (``"0,20 €"``), or why there is none."""
+        amount, currency, note = self._estimate_cost_amount(numbers, text, times)
+        if amount is None:
+            return note
+        return tools.format_amount(self.env, amount, currency)
 
     def _fetch_balance(self):
         """Ask the provider for its balance; store it and warn when low."""
@@ -426,7 +483,18 @@ class SmsProvider(models.Model):
             ) from err
         text = balance.text or ""
         if balance.amount is not None:
-            text = f"{balance.amount:.2f} {balance.currency or self.currency_id.name}"
+            currency = self.currency_id
+            if balance.currency and balance.currency != currency.name:
+                currency = (
+                    self.env["res.currency"]
+                    .with_context(active_test=False)
+                    .search([("name", "=", balance.currency)], limit=1)
+                )
+            text = (
+                tools.format_amount(self.env, balance.amount, currency)
+                if currency
+                else f"{balance.amount:.2f} {balance.currency}"
+            )
         self.write(
             {
                 "balance": balance.amount or 0.0,

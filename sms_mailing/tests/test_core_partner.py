@@ -101,17 +101,18 @@ class TestCorePartner(SmsProviderCase):
         self.assertFalse(form.cost_text, "no text, no cost")
         form.body = "Hello"
         self.assertEqual((form.encoding, form.parts, form.units), ("GSM-7", 1, 5))
-        self.assertEqual(form.cost_text, "0.10 EUR")
+        self.assertEqual(form.cost_text, "0.10\N{NO-BREAK SPACE}€")
+        self.assertEqual((form.cost, form.cost_currency_id), (0.1, self.eur))
         form.body = "Prix : 10€ {TTC}"  # € { } take two septets each
         self.assertEqual((form.encoding, form.units, form.parts), ("GSM-7", 19, 1))
         form.body = LONG_GSM
         self.assertEqual((form.parts, form.units), (2, 161))
-        self.assertEqual(form.cost_text, "0.20 EUR")
+        self.assertEqual(form.cost_text, "0.20\N{NO-BREAK SPACE}€")
         form.body = "Привет 👍"
         self.assertEqual((form.encoding, form.units, form.parts), ("UCS-2", 9, 1))
         form.body = "ж" * 71
         self.assertEqual((form.encoding, form.parts), ("UCS-2", 2))
-        self.assertEqual(form.cost_text, "0.20 EUR")
+        self.assertEqual(form.cost_text, "0.20\N{NO-BREAK SPACE}€")
         wizard = form.save()
         self.assertEqual((wizard.part_limit, wizard.remaining), (67, 63))
         wizard.body = "Hello"
@@ -141,7 +142,7 @@ class TestCorePartner(SmsProviderCase):
         self.assertEqual(action["params"]["title"], "SMS sent")
         self.assertEqual(action["params"]["type"], "success")
         self.assertEqual(
-            action["params"]["message"], f"Sent to {FR} through P: 1 part(s)."
+            action["params"]["message"], f"Sent to {FR} through P. Parts: 1."
         )
         sms = self.partner.sms_ids
         self.assertEqual(len(sms), 1)
@@ -255,7 +256,7 @@ class TestCorePartner(SmsProviderCase):
         self.assertEqual(form.provider_id, first)
         form.provider_id = second
         form.body = "Hello"
-        self.assertEqual(form.cost_text, "0.25 EUR")
+        self.assertEqual(form.cost_text, "0.25\N{NO-BREAK SPACE}€")
         wizard = form.save()
         self.assertEqual(
             wizard.candidate_provider_ids.sorted("sequence"), first + second

@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
 from ..tools import segments
 
@@ -19,6 +19,7 @@ class SmsMailingPreview(models.TransientModel):
     parts = fields.Integer(compute="_compute_body")
     encoding = fields.Char(compute="_compute_body")
     cost = fields.Char(compute="_compute_body")
+    too_long = fields.Char(compute="_compute_body")
 
     @api.depends("mailing_id")
     def _compute_partner_id(self):
@@ -35,9 +36,9 @@ class SmsMailingPreview(models.TransientModel):
             if not wizard.partner_id:
                 wizard.body = mailing.body
             else:
-                wizard.body = mailing._render_for(
-                    mailing._template(), wizard.partner_id
-                )[wizard.partner_id.id]
+                wizard.body = mailing._final_texts(wizard.partner_id)[
+                    wizard.partner_id.id
+                ]
             info = segments.analyze(wizard.body or "")
             wizard.parts = info.parts
             wizard.encoding = info.encoding
@@ -47,3 +48,14 @@ class SmsMailingPreview(models.TransientModel):
                 wizard.cost = provider._estimate_cost_text([number], wizard.body)
             else:
                 wizard.cost = False
+            limit = mailing.max_parts
+            wizard.too_long = (
+                _(
+                    "Too long: this text takes %(parts)s SMS parts and the provider "
+                    "accepts at most %(max)s. Shorten it.",
+                    parts=info.parts,
+                    max=limit,
+                )
+                if limit and info.parts > limit
+                else False
+            )

@@ -25,14 +25,10 @@ class SmsMailingTest(models.TransientModel):
     def action_send(self):
         self.ensure_one()
         mailing = self.mailing_id
-        e164, error = phone.normalize(
-            self.number,
-            (self.partner_id.country_id or self.env.company.country_id).code,
-        )
+        country = self.partner_id.country_id or self.env.company.country_id
+        e164, error = phone.normalize(self.number, country.code)
         if error:
-            raise UserError(
-                _("%(number)s is not a valid phone number.", number=self.number)
-            )
+            raise UserError(self._number_error(country))
         if not (mailing.body or "").strip():
             raise UserError(_("Write the text of the mailing first."))
         body = (
@@ -72,3 +68,25 @@ class SmsMailingTest(models.TransientModel):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def _number_error(self, country):
+        """Why the number is refused, and how to type it."""
+        number = (self.number or "").strip()
+        if number.startswith(("+", "00")):
+            return _("%(number)s is not a valid phone number.", number=number)
+        if not country:
+            return _(
+                '%(number)s is a national number, and neither the "Render as" '
+                "contact nor your company has a country to read it in. Type it "
+                "with its country code, e.g. +33 6 12 34 56 78.",
+                number=number,
+            )
+        return _(
+            "%(number)s is not a valid phone number of %(country)s (national "
+            'numbers are read in the country of the "Render as" contact, else '
+            "of your company). Type it with its country code, e.g. "
+            "+33 6 12 34 56 78, or choose a contact of its country in "
+            '"Render as".',
+            number=number,
+            country=country.name,
+        )

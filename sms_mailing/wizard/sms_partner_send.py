@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 
 from ..tools import phone, segments
@@ -34,7 +34,13 @@ class SmsPartnerSend(models.TransientModel):
     units = fields.Integer(compute="_compute_segments", help="Septets or UCS-2 units")
     remaining = fields.Integer("Left in this part", compute="_compute_segments")
     part_limit = fields.Integer("Per part", compute="_compute_segments")
-    cost_text = fields.Char("Estimated cost", compute="_compute_cost_text")
+    cost = fields.Monetary(
+        "Estimated cost", compute="_compute_cost", currency_field="cost_currency_id"
+    )
+    cost_currency_id = fields.Many2one("res.currency", compute="_compute_cost")
+    cost_text = fields.Char("Cost", compute="_compute_cost")
+    max_parts = fields.Integer(related="provider_id.max_parts")
+    too_long = fields.Char(compute="_compute_too_long")
     warning = fields.Char(compute="_compute_warning")
 
     @api.depends("partner_id")
@@ -82,14 +88,31 @@ class SmsPartnerSend(models.TransientModel):
             wizard.part_limit = info.part_limit
 
     @api.depends("body", "number_e164", "provider_id")
-    def _compute_cost_text(self):
+    def _compute_cost(self):
         for wizard in self:
+            wizard.cost = False
+            wizard.cost_currency_id = wizard.provider_id.currency_id
+            wizard.cost_text = False
             if not (wizard.provider_id and wizard.number_e164 and wizard.body):
-                wizard.cost_text = False
                 continue
-            wizard.cost_text = wizard.provider_id._estimate_cost_text(
+            amount, currency, note = wizard.provider_id._estimate_cost_amount(
                 [wizard.number_e164], wizard.body
             )
+            wizard.cost_currency_id = currency
+            if amount is None:
+                wizard.cost_text = note
+            else:
+                wizard.cost = amount
+                wizard.cost_text = tools.format_amount(self.env, amount, currency)
+
+    @api.depends("body", "provider_id")
+    def _compute_too_long(self):
+        for wizard in self:
+            wizard.too_long = (
+                wizard.provider_id._too_long_error(wizard.parts)
+                if wizard.provider_id
+                else False
+            ) or False
 
     @api.depends("partner_id.sms_opt_out", "partner_id.phone_sanitized_blacklisted")
     def _compute_warning(self):
@@ -120,6 +143,8 @@ class SmsPartnerSend(models.TransientModel):
             "name": title or _("Send an SMS"),
             "res_model": self._name,
             "view_mode": "form",
+            # views: also opened from JavaScript (orm.call + doAction).
+            "views": [(False, "form")],
             "target": "new",
             "context": context,
         }
@@ -210,7 +235,7 @@ class SmsPartnerSend(models.TransientModel):
         else:
             title, kind = _("SMS sent"), "success"
             text = _(
-                "Sent to %(number)s through %(provider)s: %(parts)s part(s).",
+                "Sent to %(number)s through %(provider)s. Parts: %(parts)s.",
                 number=self.number_e164,
                 provider=self.provider_id.name,
                 parts=sms.parts,

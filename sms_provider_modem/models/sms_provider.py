@@ -233,6 +233,10 @@ class SmsProvider(models.Model):
             )
         return config
 
+    def _uses_sender(self):
+        # A SIM card sends from its own number: there is no sender to choose.
+        return self.provider_type != "modem" and super()._uses_sender()
+
     def _get_client(self):
         if self.provider_type == "modem":
             return ModemClient(self._get_client_config())

@@ -110,13 +110,34 @@ class SmsProvider(models.Model):
     def create(self, vals_list):
         providers = super().create(vals_list)
         providers._smsru_ensure_token()
+        providers._activate_currency()
         return providers
 
     def write(self, vals):
         result = super().write(vals)
         if vals.get("provider_type") == "smsru":
             self._smsru_ensure_token()
+        if {"provider_type", "currency_id"} & set(vals):
+            self._activate_currency()
         return result
+
+    def _uses_sender(self):
+        # The approved sender is edited as "SMS.ru sender" on the SMS.ru tab.
+        return self.provider_type != "smsru" and super()._uses_sender()
+
+    def _default_currency(self):
+        if self.provider_type == "smsru":
+            rub = self.env.ref("base.RUB", raise_if_not_found=False)
+            if rub:
+                return rub
+        return super()._default_currency()
+
+    def _activate_currency(self):
+        """SMS.ru bills in roubles: make the provider's currency active so that
+        amounts are shown with it (Odoo only formats active currencies)."""
+        # sudo: activating a currency only makes it selectable and displayable;
+        # the administrator chose it for this provider.
+        self.currency_id.sudo().filtered(lambda c: not c.active).write({"active": True})
 
     def _smsru_ensure_token(self):
         # sudo: the token field is for administrators only; it is set, never

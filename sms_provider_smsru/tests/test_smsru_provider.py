@@ -251,8 +251,18 @@ class TestSmsRuProvider(SmsRuCase):
         self.server.balance = 4122.56
         action = self.provider.action_check_balance()
         self.assertAlmostEqual(self.provider.balance, 4122.56)
-        self.assertEqual(self.provider.balance_text, "4122.56 RUB")
-        self.assertEqual(action["params"]["message"], "4122.56 RUB")
+        # In roubles, in the user's language format (en_US here).
+        expected = "4,122.56\N{NO-BREAK SPACE}" + self.env.ref("base.RUB").symbol
+        self.assertEqual(self.provider.balance_text, expected)
+        self.assertEqual(action["params"]["message"], expected)
+        ru = self.env["res.lang"]._activate_lang("ru_RU")
+        self.provider.with_context(lang=ru.code).action_check_balance()
+        self.assertEqual(
+            self.provider.balance_text,
+            "4\N{NO-BREAK SPACE}122,56\N{NO-BREAK SPACE}"
+            + self.env.ref("base.RUB").symbol,
+            "Russian grouping and decimal comma",
+        )
 
         self._sms_for_partners(self._partners(2), body="x")
         self._run_dispatch()
