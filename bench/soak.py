@@ -4,7 +4,7 @@ local SMS.ru server, with random transient errors and a server restart.
 
 - the local SMS.ru (``sms_provider_smsru/tests/fake_smsru.py``) fails
   ``--error-rate`` (5%) of its requests at random with a temporary fault
-  (HTTP 500, code 220, code 500, or no answer within the provider's timeout),
+  (HTTP 500, code 220, code 500, or a maintenance page instead of JSON),
   and reports every message it took as delivered when asked;
 - Odoo (``--workers 0``, two cron threads) queues the mailing, dispatches it,
   retries, polls delivery statuses, all by its own crons;
@@ -52,7 +52,7 @@ OPEN_STATES = ("outgoing", "process", "pending")
 class FlakySmsRu(FakeSmsRu):
     """The local SMS.ru failing a share of its requests at random."""
 
-    MODES = ("http500", 220, 500, "timeout")
+    MODES = ("http500", 220, 500, "garbage")
 
     def __init__(self, error_rate, seed, **kwargs):
         super().__init__(**kwargs)

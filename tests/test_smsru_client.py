@@ -8,6 +8,7 @@ import pytest
 
 from odoo.addons.sms_mailing.tools.provider import (
     ACCEPTED,
+    FAILURE_IN_DOUBT,
     PERMANENT,
     STATE_DELIVERED,
     STATE_ERROR,
@@ -280,13 +281,25 @@ def test_transient_request_errors(server, client, mode):
     assert len(server.messages) == 2
 
 
-def test_timeout_is_transient(server, make_client):
+def test_timeout_of_a_send_leaves_the_messages_in_doubt(server, make_client):
+    """SMS.ru got the request but did not answer: it may have sent the
+    messages, so they fail as in doubt and are never sent again."""
     client = make_client(timeout=0.3)
     server.fail_next("timeout")
     started = time.monotonic()
-    with pytest.raises(ProviderError) as info:
-        client.send(messages(1))
+    results = client.send(messages(2))
     assert time.monotonic() - started < 1.4
+    assert [r.status for r in results] == [PERMANENT, PERMANENT]
+    assert {r.failure_type for r in results} == {FAILURE_IN_DOUBT}
+    assert "may have been sent" in results[0].error
+    assert len(server.requests) == 1
+
+
+def test_timeout_of_a_read_only_request_is_transient(server, make_client):
+    client = make_client(timeout=0.3)
+    server.fail_next("timeout")
+    with pytest.raises(ProviderError) as info:
+        client.balance()
     assert info.value.transient
     assert "did not answer within 0.3 seconds" in info.value.message
     assert len(server.requests) == 1

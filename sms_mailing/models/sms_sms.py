@@ -658,7 +658,7 @@ class SmsSms(models.Model):
                         # The client could not be opened (port busy, bad config...).
                         answers = ({}, err)
                     if isinstance(answers[1], api_provider.ProviderError):
-                        down = answers[1]
+                        down = api_provider.shared_outcome(answers[1])
                 results = _results_of(self.env, chunk, *answers)
                 self._results_need_no_fsync()
                 self._write_lane_results(provider, chunk, results, route_cache)
@@ -1087,7 +1087,7 @@ class SmsSms(models.Model):
                 answers, error = {}, err
             results.update(chunk._results_of(answers, error))
             if isinstance(error, api_provider.ProviderError):
-                down = error  # the provider refused the whole request
+                down = api_provider.shared_outcome(error)  # the whole request failed
             if provider.rate_limit:
                 wait = len(chunk) / provider.rate_limit
                 time.sleep(max(0.0, wait - (time.monotonic() - started)))

@@ -46,6 +46,30 @@ class ProviderError(Exception):
         self.code = code
 
 
+def shared_outcome(err):
+    """What the next chunks of a batch get when ``err`` failed a whole request
+    of the same provider (they are not tried: the same request would fail,
+    each after its own timeout). A request in doubt says nothing of the next
+    ones: they were not sent, they wait for the next run.
+
+    >>> shared_outcome(ProviderError("down", transient=True)).message
+    'down'
+    >>> doubt = ProviderError(
+    ...     "no answer", failure_type=FAILURE_IN_DOUBT
+    ... )
+    >>> shared_outcome(doubt).transient, shared_outcome(doubt).failure_type
+    (True, 'sms_server')
+    """
+    if err.failure_type != FAILURE_IN_DOUBT:
+        return err
+    return ProviderError(
+        "Not sent yet: the provider gave no answer to an earlier request of the "
+        "same batch; sent at the next attempt.",
+        transient=True,
+        failure_type="sms_server",
+    )
+
+
 class NotSupported(Exception):
     """The provider has no such feature (cost API, balance, status API...)."""
 

@@ -155,16 +155,29 @@ class TestSmsRuProvider(SmsRuCase):
         self.assertEqual(sms.mapped("attempts"), [2, 2])
         self.assertFalse(any(sms.mapped("error_message")))
 
-    def test_timeout_and_http_500_are_retried(self):
-        self.provider.smsru_timeout = 0.3
+    def test_http_500_and_a_maintenance_page_are_retried(self):
         sms = self._sms_for_partners(self._partners(1))
-        for failure in ("timeout", "http500"):
+        for failure in ("garbage", "http500"):
             self.server.fail_next(failure)
             sms.write({"next_attempt_at": False})
             self._run_dispatch()
             self.assertSmsState(sms, "outgoing")
         self.assertEqual(sms.attempts, 2)
         self.assertIn("HTTP 500", sms.error_message)
+
+    def test_a_send_without_answer_is_in_doubt_never_resent(self):
+        """SMS.ru took the request and did not answer in time: it may have sent
+        the message, so it fails as in doubt and no later run sends it again."""
+        self.provider.smsru_timeout = 0.3
+        sms = self._sms_for_partners(self._partners(1))
+        self.server.fail_next("timeout")
+        self._run_dispatch()
+        self.assertSmsState(sms, "error", failure_type="sms_in_doubt")
+        self.assertIn("may have been sent", sms.error_message)
+        sms.write({"next_attempt_at": False})
+        self._run_dispatch()
+        self.assertEqual(len(self.server.requests_to("sms/send")), 1)
+        self.assertSmsState(sms, "error", failure_type="sms_in_doubt")
 
     def test_gives_up_after_max_attempts(self):
         self.provider.max_attempts = 2

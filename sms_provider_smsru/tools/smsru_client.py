@@ -17,9 +17,11 @@ import math
 import re
 
 import requests
+import urllib3
 
 from odoo.addons.sms_mailing.tools.provider import (
     ACCEPTED,
+    FAILURE_IN_DOUBT,
     PERMANENT,
     STATE_DELIVERED,
     STATE_ERROR,
@@ -116,6 +118,39 @@ class MalformedCallback(ValueError):
     """A callback payload that is not what SMS.ru sends."""
 
 
+def _may_have_arrived(exc):
+    """Whether a failed request may have reached SMS.ru (and been carried out).
+
+    Only a failure to connect (refused, unreachable, connect timeout) proves
+    the request never left; a read timeout or a connection dropped while
+    waiting for the answer does not.
+
+    >>> import requests
+    >>> _may_have_arrived(requests.ConnectTimeout())
+    False
+    >>> _may_have_arrived(requests.ReadTimeout())
+    True
+    """
+    if isinstance(
+        exc,
+        requests.ConnectTimeout
+        | requests.exceptions.SSLError
+        | requests.exceptions.ProxyError,
+    ):
+        return False  # refused before the request was written
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError
+        return not isinstance(
+            reason,
+            (
+                urllib3.exceptions.NewConnectionError,
+                urllib3.exceptions.ConnectTimeoutError,
+            ),
+        )
+    return isinstance(exc, requests.Timeout | requests.exceptions.ChunkedEncodingError)
+
+
 def _code(value):
     try:
         return int(value)
@@ -179,6 +214,10 @@ class SmsRuClient(SmsProviderClient):
 
         Raises :class:`ProviderError` (``transient`` for network errors,
         timeouts, HTTP 5xx and SMS.ru codes 220/500) when the request failed.
+        A ``sms/send`` whose request reached SMS.ru but got no answer (read
+        timeout, connection dropped mid-answer) may have been carried out: it
+        fails as in doubt (:data:`FAILURE_IN_DOUBT`), never retried, so that
+        nobody receives a message twice.
         """
         if not self.api_id:
             raise ProviderError(
@@ -191,12 +230,20 @@ class SmsRuClient(SmsProviderClient):
         url = f"{self.base_url}/{method_path}"
         try:
             response = self.session.post(url, data=data, timeout=self.timeout)
-        except requests.Timeout as exc:
-            raise ProviderError(
-                f"SMS.ru did not answer within {self.timeout:g} seconds.",
-                transient=True,
-            ) from exc
         except requests.RequestException as exc:
+            if method_path == "sms/send" and _may_have_arrived(exc):
+                raise ProviderError(
+                    "SMS.ru received the request but gave no answer "
+                    f"({type(exc).__name__}): the messages may have been sent. "
+                    "They are not sent again so that nobody gets them twice: "
+                    "check them in your SMS.ru account before a retry.",
+                    failure_type=FAILURE_IN_DOUBT,
+                ) from exc
+            if isinstance(exc, requests.Timeout):
+                raise ProviderError(
+                    f"SMS.ru did not answer within {self.timeout:g} seconds.",
+                    transient=True,
+                ) from exc
             raise ProviderError(
                 f"Could not reach SMS.ru at {self.base_url}: {exc}",
                 transient=True,
@@ -324,6 +371,7 @@ class SmsRuClient(SmsProviderClient):
             else:
                 valid.append(message)
         sent = False
+        in_doubt = None
         options = self._options(send_at)
         for chunk in self._plan(valid):
             params = dict(options)
@@ -332,11 +380,26 @@ class SmsRuClient(SmsProviderClient):
                     {number: message.body for number, message in chunk.items()}
                 )
             )
+            if in_doubt is not None:
+                # A request before this one may have been carried out: these
+                # were not tried, they wait for the next run.
+                results.extend(
+                    SendResult(
+                        message.key,
+                        TRANSIENT,
+                        failure_type="sms_server",
+                        error=in_doubt.message,
+                    )
+                    for message in chunk.values()
+                )
+                continue
             try:
                 payload = self._call("sms/send", params)
             except ProviderError as err:
-                if not sent:
+                if not sent and err.failure_type != FAILURE_IN_DOUBT:
                     raise
+                if err.failure_type == FAILURE_IN_DOUBT:
+                    in_doubt = err
                 status = TRANSIENT if err.transient else PERMANENT
                 results.extend(
                     SendResult(
