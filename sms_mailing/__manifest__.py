@@ -30,6 +30,9 @@
         "web.assets_backend": [
             "sms_mailing/static/src/components/sms_segment_text/*",
         ],
+        "web.assets_tests": [
+            "sms_mailing/static/tests/tours/*.js",
+        ],
     },
     "installable": True,
     "application": True,

@@ -339,12 +339,14 @@ class SmsProvider(models.Model):
         return result
 
     def _estimate_cost_text(self, numbers, text, times=1):
-        """The estimate as a user reads it: ``"0.20 EUR"`` (``times`` the cost
-        of ``text`` to ``numbers``), or why there is none."""
+        """The estimate as a user reads it, in the user's language: ``"0.20 EUR"``,
+        ``"1 234,50 RUB"`` in Russian (``times`` the cost of ``text`` to
+        ``numbers``), or why there is none."""
         estimate = self._estimate_cost(numbers, text)
         if not estimate["available"]:
             return estimate["message"]
-        return f"{estimate['total_cost'] * times:.2f} {estimate['currency']}"
+        amount = tools.formatLang(self.env, estimate["total_cost"] * times, digits=2)
+        return f"{amount} {estimate['currency']}"
 
     def _fetch_balance(self):
         """Ask the provider for its balance; store it and warn when low."""
