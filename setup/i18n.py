@@ -408,6 +408,8 @@ DATA_FIELDS = {
     "res.groups": {"name": None, "comment": None},
     "ir.module.category": {"name": None, "description": None},
     "sms.template": {"name": None, "body": None},
+    "res.partner.category": {"name": None},
+    "mail.template": {"name": None, "subject": None, "body_html": "html"},
     "ir.model.fields": {"field_description": None, "help": None},
 }
 
