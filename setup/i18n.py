@@ -239,6 +239,7 @@ def make_i18n():
         if created:
             with contextlib.suppress(Exception):
                 harness.drop_db(db)
+    todo = 0
     for addon, fresh in exported.items():
         pot = pot_path(addon)
         pot.parent.mkdir(exist_ok=True)
@@ -250,8 +251,10 @@ def make_i18n():
         say(f"  {addon}.pot: {len(msgids(pot))} terms ({note})")
         for lang in LANGS:
             total, untranslated = merge_po(addon, lang)
+            todo += untranslated
             say(f"    {lang}.po: {total} terms, {untranslated} untranslated")
-    say("Translate the untranslated terms, then run the check: setup/i18n.sh --check")
+    if todo:
+        say("Translate the untranslated entries, then check with: make i18n-check")
     return 0
 
 
@@ -496,6 +499,7 @@ def check_exported_terms(exported):
     """{addon: [problems]}: Odoo's export ({addon: fresh .pot}) against the
     committed .pot."""
     result = {}
+    todo = 0
     for addon, fresh in exported.items():
         pot = pot_path(addon)
         rel = os.path.relpath(pot, ROOT)
