@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 export ODOO_SRC HTTP_PORT DB_NAME KEEP_DB DATA_DIR UPDATE TEST_TAGS
 
-.PHONY: help run test test-odoo test-pytest lint format install reset-demo clean-test-dbs clean soak
+.PHONY: help run test test-odoo test-pytest lint i18n i18n-check format install reset-demo clean-test-dbs clean soak
 
 help:
 	@echo "make run              install, create the demo database $${DB_NAME:-sms_demo} once, serve on http://localhost:$${HTTP_PORT:-8069}"
@@ -13,6 +13,8 @@ help:
 	@echo "make test-pytest      only pytest tests/"
 	@echo "make lint             only the linters"
 	@echo "make soak             50,000 messages through a real Odoo and the local SMS.ru (5% errors, a restart); ~30 min"
+	@echo "make i18n             regenerate each addon's i18n/<addon>.pot with Odoo and merge its fr/ru/pt_BR .po files"
+	@echo "make i18n-check       only the translation checks (no database): complete .po files, .pot as new as the code"
 	@echo "make format           ruff format + ruff check --fix (rewrites files)"
 	@echo "make reset-demo       drop the demo database (the next 'make run' recreates it)"
 	@echo "make clean-test-dbs   drop test template databases and leftovers of interrupted runs"
@@ -32,6 +34,12 @@ test-pytest:
 
 lint:
 	@setup/test.sh --only lint
+
+i18n:
+	@setup/i18n.sh
+
+i18n-check:
+	@setup/i18n.sh --check
 
 install:
 	@setup/install.sh

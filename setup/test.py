@@ -11,8 +11,12 @@ ODOO_SRC, ODOO_CONF, PY, DATA_DIR, VAR_DIR and ADDONS). Steps:
    their at_install and post_install tests run.
 3. Odoo's own ``sms`` tests run on that database (our addons installed): at_install
    ones when the registry loads sms, post_install ones with the full registry.
-4. pytest on tests/, then the linters of .pre-commit-config.yaml.
-5. The database is dropped and one line ``N passed, N failed`` closes the output.
+4. Odoo's export of the addons' terms on that database is compared with the
+   committed .pot files (setup/i18n.py), before Odoo's SMS suites install more.
+5. pytest on tests/, the linters of .pre-commit-config.yaml, and the translation
+   checks without database (complete fr/ru/pt_BR .po files, .pot as new as the
+   code: setup/i18n.py).
+6. The database is dropped and one line ``N passed, N failed`` closes the output.
 
 Full logs go to var/log/<run>/; the console gets failures, ERROR/CRITICAL log
 lines and one summary line per phase. Any Odoo log line at ERROR or CRITICAL level
@@ -36,6 +40,8 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import i18n
 
 ROOT = Path(os.environ["ROOT"])
 ODOO_SRC = Path(os.environ["ODOO_SRC"])
@@ -630,6 +636,39 @@ def lint_phase(run, log_dir):
     return all_ok
 
 
+def i18n_export_phase(run, db, log_dir):
+    """Odoo's own export of our terms (on the database the tests installed the
+    addons into) against the committed .pot files: catches every term of the
+    code, labels Odoo derives from field names included."""
+    say("==> Translations: Odoo's export of the terms against the .pot files")
+    try:
+        exported, seconds = i18n.export_pots(sys.modules[__name__], db, log_dir)
+    except RuntimeError as exc:
+        say(f"  ✗ {exc}")
+        run.phase("i18n: .pot = Odoo's export", 0, 1)
+        return False
+    ok, bad = i18n.report(".pot files", i18n.check_exported_terms(exported))
+    run.phase("i18n: .pot = Odoo's export", ok, bad, seconds=seconds)
+    return not bad
+
+
+def i18n_phase(run):
+    """Without database: complete .po files, .pot files as new as the code."""
+    say("==> Translations (fr, ru, pt_BR): .po files and terms of the code")
+    t0 = time.time()
+    try:
+        ok, bad = i18n.report("translations", i18n.check_po_files(ADDONS))
+        run.phase("i18n: .po complete, msgfmt -c", ok, bad, seconds=time.time() - t0)
+        t0 = time.time()
+        ok, bad = i18n.report("terms of the code", i18n.check_static_terms(ADDONS))
+        run.phase("i18n: .pot has the code's terms", ok, bad, seconds=time.time() - t0)
+    except Exception as exc:  # a crash of the check is a failure, not a pass
+        say(f"  ✗ the translation check crashed: {exc!r}")
+        run.phase("i18n checks", 0, 1)
+        return False
+    return not bad
+
+
 def prune_logs(log_root):
     runs = sorted(
         (p for p in log_root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime
@@ -659,7 +698,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=["odoo", "pytest", "lint"],
+        choices=["odoo", "pytest", "lint", "i18n"],
         action="append",
         help="run only these phases (repeatable); default: all",
     )
@@ -671,7 +710,7 @@ def main():
     args = parser.parse_args()
     if args.drop_test_dbs:
         return drop_test_dbs()
-    phases = set(args.only or ["odoo", "pytest", "lint"])
+    phases = set(args.only or ["odoo", "pytest", "lint", "i18n"])
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -707,6 +746,8 @@ def main():
             if ok:
                 say(f"==> Test database {db} (copy of {template})")
                 odoo_tests(run, db, log_dir)
+                if not TEST_TAGS:
+                    i18n_export_phase(run, db, log_dir)
                 if TEST_TAGS:
                     say("==> TEST_TAGS is set: partial run, Odoo's SMS suites left out")
                 else:
@@ -715,6 +756,8 @@ def main():
             pytest_phase(run, log_dir)
         if "lint" in phases:
             lint_phase(run, log_dir)
+        if "i18n" in phases:
+            i18n_phase(run)
     except KeyboardInterrupt:
         say("\nInterrupted.")
         run.phase("interrupted", 0, 1)

@@ -39,6 +39,9 @@
         "web.assets_tests": [
             "sms_mailing/static/tests/tours/*.js",
         ],
+        "web.assets_tests": [
+            "sms_mailing/static/tests/tours/*.js",
+        ],
     },
     "installable": True,
     "application": True,

@@ -16,3 +16,4 @@ from . import test_security_texts
 from . import test_contact_import
 from . import test_core_lanes
 from . import test_ui_tours
+from . import test_ui_ru
