@@ -72,7 +72,7 @@ class TestUiRussian(HttpCase):
             action = self.ivan.action_open_sms_send()
             form = Form(
                 self.env["sms.partner.send"].with_context(
-                    dict(action["context"], lang=lang)
+                    **action["context"], lang=lang
                 )
             )
             form.body = "Добрый день!"
