@@ -264,6 +264,23 @@ def reset_peak():
     return rss_kib()
 
 
+def cpu_seconds(cr):
+    """CPU time used so far by this process and by its PostgreSQL backend (user
+    and system): unlike the wall clock, it hardly depends on what the other
+    processes of a shared machine do. The backend's share is 0 when the server
+    is on another host."""
+    cr.execute("SELECT pg_backend_pid()")
+    pid = cr.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        backend = 0.0
+    own = os.times()
+    return own.user + own.system + backend
+
+
 def peak_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
@@ -422,18 +439,20 @@ def launch_ours(env, setup):
     )
     env.cr.commit()
     base = reset_peak()
+    cpu0 = cpu_seconds(env.cr)
     t0 = time.perf_counter()
     mailing.action_launch()
     env.cr.commit()
     env["sms.mailing"]._cron_process(time_budget=10**9)
     env.cr.commit()
     seconds = time.perf_counter() - t0
+    cpu = cpu_seconds(env.cr) - cpu0
     peak = peak_kib()
     mailing.invalidate_recordset()
     if not mailing.audience_done:
         raise RuntimeError(f"our launch did not finish: {mailing.launch_error}")
     queued, excluded = outcome(env, "sms_mailing_id", mailing.id)
-    return seconds, peak - base, queued, excluded
+    return seconds, cpu, peak - base, queued, excluded
 
 
 def batch_size(env):
@@ -462,14 +481,16 @@ def launch_anchor(env, setup, keep_archives):
     )
     env.cr.commit()
     base = reset_peak()
+    cpu0 = cpu_seconds(env.cr)
     t0 = time.perf_counter()
     mailing.action_launch()
     env["mailing.mailing"]._process_mass_mailing_queue()
     env.cr.commit()
     seconds = time.perf_counter() - t0
+    cpu = cpu_seconds(env.cr) - cpu0
     peak = peak_kib()
     queued, excluded = outcome(env, "mailing_id", mailing.id)
-    return seconds, peak - base, queued, excluded
+    return seconds, cpu, peak - base, queued, excluded
 
 
 def child(args):
@@ -486,13 +507,14 @@ def child(args):
                 measure = launch_ours(env, setup)
             else:
                 measure = launch_anchor(env, setup, args.anchor_keep_archives == "yes")
-            seconds, mem_kib, queued, excluded = measure
+            seconds, cpu, mem_kib, queued, excluded = measure
             env.cr.execute(
                 "SELECT count(*) FROM sms_sms"
                 " WHERE state NOT IN ('outgoing', 'canceled')"
             )
             result = {
                 "seconds": seconds,
+                "cpu": cpu,
                 "mem_kib": mem_kib,
                 "queued": queued,
                 "excluded": excluded,
@@ -583,7 +605,8 @@ def measure_size(db, size, args, setup=None):
             res = spawn(phase, db, size, setup, args.anchor_keep_archives)
             results[product].append(res)
             say(
-                f"N={size:,}: {product} done in {res['seconds']:.1f} s,"
+                f"N={size:,}: {product} done in {res['seconds']:.1f} s"
+                f" ({res['cpu']:.1f} s of CPU, Odoo and its PostgreSQL backend),"
                 f" peak {res['mem_kib'] / 1024:.1f} MiB above the baseline"
             )
     if not args.ours_only:
@@ -619,6 +642,7 @@ def compare(db):
 def print_table(all_results, args):
     header = (
         f"{'size':>9}  {'product':<17} {'run':>3} {'seconds':>8} {'rec/s':>9}"
+        f" {'cpu s':>7}"
         f" {'peak MiB':>9} {'queued':>9} {'excluded':>9} {'anchor/ours':>12}"
     )
     print(header)
@@ -634,7 +658,8 @@ def print_table(all_results, args):
                 )
                 print(
                     f"{size:>9,}  {product:<17} {number:>3} {res['seconds']:>8.2f}"
-                    f" {size / res['seconds']:>9,.0f} {res['mem_kib'] / 1024:>9.1f}"
+                    f" {size / res['seconds']:>9,.0f} {res.get('cpu', 0):>7.1f}"
+                    f" {res['mem_kib'] / 1024:>9.1f}"
                     f" {res['queued']:>9,} {sum(res['excluded'].values()):>9,}"
                     f" {ratio:>12}"
                 )
@@ -742,12 +767,17 @@ def print_summary(all_results, args):
         size: mean(r["seconds"] for r in results[OURS_NAME])
         for size, (_counts, results) in all_results.items()
     }
+    cpu = {
+        size: mean(r["cpu"] for r in results[OURS_NAME])
+        for size, (_counts, results) in all_results.items()
+    }
     sizes = sorted(seconds)
     for small, large in zip(sizes, sizes[1:], strict=False):
         times = seconds[large] / seconds[small]
         print(
             f"{OURS_NAME}: {large:,} contacts take {times:.1f}x the time of"
-            f" {small:,} ({large / small:.1f}x the contacts; mean of the runs)"
+            f" {small:,} and {cpu[large] / cpu[small]:.1f}x the CPU"
+            f" ({large / small:.1f}x the contacts; mean of the runs)"
         )
     if args.ours_only:
         return

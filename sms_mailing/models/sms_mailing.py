@@ -9,19 +9,13 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..tools import macros, segments
+from ..tools import audience, macros, segments
 from .sms_sms import commit_batch
 
 _logger = logging.getLogger(__name__)
 
 # Why a contact of the audience gets no SMS (failure types of canceled messages).
-EXCLUSIONS = (
-    "sms_number_missing",
-    "sms_number_format",
-    "sms_optout",
-    "sms_blacklist",
-    "sms_duplicate",
-)
+EXCLUSIONS = audience.EXCLUSIONS
 
 
 class SmsMailing(models.Model):
@@ -443,6 +437,11 @@ class SmsMailing(models.Model):
                     _("Only a draft, scheduled or sending mailing can be canceled.")
                 )
         self.write({"state": "canceled"})
+        # The audience not yet queued: internal bookkeeping of the queuing
+        # cron, which users cannot write (and need not).
+        self.env["sms.mailing.batch"].sudo().search(
+            [("mailing_id", "in", self.ids)]
+        ).unlink()
         outgoing = (
             self.env["sms.sms"]
             .sudo()
@@ -639,14 +638,9 @@ class SmsMailing(models.Model):
         )
         template = self._template()
         Partner = self.env["res.partner"]
-        domain = expression.AND(
-            [
-                self._audience_domain(),
-                [("id", ">", self.audience_cursor), ("id", "<=", self.audience_max_id)],
-            ]
-        )
-        partner_ids = Partner._search(domain, order="id", limit=batch_size)
-        partner_ids = list(partner_ids)
+        if not self.audience_cursor:
+            self._freeze_audience(batch_size)
+        partner_ids = self._take_audience_batch()
         if not partner_ids:
             self.write({"audience_done": True})
             self.env.ref("sms_mailing.ir_cron_sms_dispatch")._trigger()
@@ -666,38 +660,8 @@ class SmsMailing(models.Model):
             )
         )
         rows = self.env.cr.fetchall()
-        numbers = [row[1] for row in rows if row[1]]
-        self.env["sms.sms"].flush_model()
-        self.env.cr.execute(
-            SQL(
-                "SELECT number FROM sms_sms"
-                " WHERE sms_mailing_id = %s AND number = ANY(%s)"
-                " AND (state != 'canceled' OR failure_type IS NULL"
-                " OR failure_type NOT IN ('sms_duplicate', 'sms_number_missing',"
-                " 'sms_number_format', 'sms_optout', 'sms_blacklist'))",
-                self.id,
-                numbers,
-            )
-        )
-        seen = {row[0] for row in self.env.cr.fetchall()}
-        to_render = []
-        plan = []
-        for partner_id, e164, raw, optout, blacklisted in rows:
-            if not e164:
-                reason = (
-                    "sms_number_format" if raw and raw.strip() else "sms_number_missing"
-                )
-            elif optout:
-                reason = "sms_optout"
-            elif blacklisted:
-                reason = "sms_blacklist"
-            elif e164 in seen:
-                reason = "sms_duplicate"
-            else:
-                reason = None
-                seen.add(e164)
-                to_render.append(partner_id)
-            plan.append((partner_id, e164 or raw or "", reason))
+        seen = self._numbers_with_message([row[1] for row in rows if row[1]])
+        plan, to_render = audience.plan_batch(rows, seen)
         bodies = (
             self._render_for(template, Partner.browse(to_render)) if to_render else {}
         )
@@ -707,11 +671,97 @@ class SmsMailing(models.Model):
             self.env.ref("sms_mailing.ir_cron_sms_dispatch")._trigger()
         return len(partner_ids)
 
+    def _freeze_audience(self, batch_size):
+        """Evaluate the audience once, in one query, and store it as numbered
+        batches of ``batch_size`` contact ids in ascending order (the lowest
+        id first, as the duplicate rule wants: the oldest contact keeps the
+        number). Contacts created after the launch (``audience_max_id``) are
+        left out."""
+        self.ensure_one()
+        self.env["res.partner"].flush_model()
+        self.env.cr.execute(
+            SQL("DELETE FROM sms_mailing_batch WHERE mailing_id = %s", self.id)
+        )
+        query = self.env["res.partner"]._search(
+            expression.AND(
+                [self._audience_domain(), [("id", "<=", self.audience_max_id)]]
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO sms_mailing_batch (mailing_id, sequence, partner_ids_text)
+                SELECT %s, numbered.sequence,
+                       string_agg(numbered.id::text, ',' ORDER BY numbered.id)
+                  FROM (SELECT audience.id,
+                               (row_number() OVER (ORDER BY audience.id) - 1) / %s
+                               AS sequence
+                          FROM (%s) AS audience) AS numbered
+              GROUP BY numbered.sequence
+                """,
+                self.id,
+                batch_size,
+                query.subselect(),
+            )
+        )
+
+    def _take_audience_batch(self):
+        """The contact ids of the next frozen batch (ascending), removed from
+        the stored audience in the current transaction; ``[]`` at the end."""
+        self.env.cr.execute(
+            SQL(
+                """
+                DELETE FROM sms_mailing_batch
+                 WHERE id = (SELECT id FROM sms_mailing_batch
+                              WHERE mailing_id = %s
+                           ORDER BY sequence LIMIT 1)
+             RETURNING partner_ids_text
+                """,
+                self.id,
+            )
+        )
+        row = self.env.cr.fetchone()
+        return [int(pid) for pid in row[0].split(",")] if row else []
+
+    def _numbers_with_message(self, numbers):
+        """Which of ``numbers`` already have a message in the mailing (not an
+        exclusion).
+
+        One probe of the (mailing, number) index a number, whatever the
+        planner believes: while a mailing is being queued its statistics do
+        not know it yet, and ``number = ANY(...)`` was then checked as a filter
+        on every message the mailing already had, in each batch.
+        """
+        self.env["sms.sms"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT n.number
+                  FROM unnest(%s::varchar[]) AS n(number)
+            CROSS JOIN LATERAL (
+                       SELECT 1 FROM sms_sms s
+                        WHERE s.sms_mailing_id = %s AND s.number = n.number
+                          AND (s.state != 'canceled' OR s.failure_type IS NULL
+                               OR s.failure_type NOT IN %s)
+                        LIMIT 1) AS found
+                """,
+                numbers,
+                self.id,
+                audience.EXCLUSIONS,
+            )
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
     def _insert_sms(self, plan, bodies):
         """Insert the batch's messages in one statement (the launch hot path).
 
         The values travel as one array per column, and PostgreSQL draws the
-        random UUIDs: no SQL object or UUID is built per message in Python.
+        UUIDs: no SQL object or UUID is built per message in Python. A UUID is
+        32 hexadecimal digits as Odoo's, but time-ordered like a UUIDv7 (the
+        milliseconds, then 74 random bits of a UUID4): the batch's keys land at
+        the right edge of the unique index instead of on a random page each,
+        which, once the table holds millions of messages, made every batch
+        read and rewrite thousands of index pages.
         """
         seg_cache = {}
         columns = ([], [], [], [], [], [], [])
@@ -741,7 +791,10 @@ class SmsMailing(models.Model):
                     failure_type, sms_mailing_id, company_id, requested_provider_id,
                     parts, encoding, create_uid, write_uid, create_date, write_date,
                     to_delete, attempts, is_test)
-                SELECT replace(gen_random_uuid()::text, '-', ''), t.number, t.body,
+                SELECT lpad(to_hex((extract(epoch FROM clock_timestamp())
+                                    * 1000)::bigint), 12, '0')
+                       || right(replace(gen_random_uuid()::text, '-', ''), 20),
+                       t.number, t.body,
                        t.partner_id, t.state, t.failure_type, %s, %s, %s, t.parts,
                        t.encoding, %s, %s, %s, %s, FALSE, 0, FALSE
                   FROM unnest(%s::varchar[], %s::text[], %s::int[], %s::varchar[],
