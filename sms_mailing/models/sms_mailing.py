@@ -715,6 +715,8 @@ class SmsMailing(models.Model):
                 [self._audience_domain(), [("id", "<=", self.audience_max_id)]]
             )
         )
+        if query.is_empty():  # neither contacts nor groups: nothing to store
+            return
         self.env.cr.execute(
             SQL(
                 """
@@ -723,7 +725,7 @@ class SmsMailing(models.Model):
                   FROM (SELECT audience.id,
                                (row_number() OVER (ORDER BY audience.id) - 1) / %s
                                AS sequence
-                          FROM (%s) AS audience) AS numbered
+                          FROM %s AS audience) AS numbered
               GROUP BY numbered.sequence
                 """,
                 self.id,

@@ -247,6 +247,15 @@ class TestMailing(SmsProviderCase):
         Batch = self.env["sms.mailing.batch"]
         self.assertFalse(Batch.search([("mailing_id", "=", mailing.id)]))
 
+    def test_audience_emptied_before_queuing_queues_nothing(self):
+        mailing = self._mailing()
+        mailing.action_launch()
+        mailing.group_ids = [(5, 0, 0)]
+        self.env["sms.mailing"]._cron_process()
+        self.assertTrue(mailing.audience_done)
+        self.assertFalse(mailing.sms_ids)
+        self.assertEqual(mailing.state, "done")
+
     def test_cancel_during_queuing_drops_the_rest_of_the_audience(self):
         Partner = self.env["res.partner"]
         Partner.create(
