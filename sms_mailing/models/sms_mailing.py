@@ -465,11 +465,7 @@ class SmsMailing(models.Model):
                     _("Only a draft, scheduled or sending mailing can be canceled.")
                 )
         self.write({"state": "canceled"})
-        # The audience not yet queued: internal bookkeeping of the queuing
-        # cron, which users cannot write (and need not).
-        self.env["sms.mailing.batch"].sudo().search(
-            [("mailing_id", "in", self.ids)]
-        ).unlink()
+        self._forget_audience()
         outgoing = (
             self.env["sms.sms"]
             .sudo()
@@ -621,6 +617,7 @@ class SmsMailing(models.Model):
                     mailing.sudo().write(
                         {"launch_error": str(err), "state": "canceled"}
                     )
+                    mailing._forget_audience()
                     mailing.sudo().message_post(body=str(err))
                     break
                 commit_batch(self.env)
@@ -733,6 +730,14 @@ class SmsMailing(models.Model):
                 query.subselect(),
             )
         )
+
+    def _forget_audience(self):
+        """Drop the part of the frozen audience not queued yet."""
+        # internal bookkeeping of the queuing cron, which users cannot write
+        # (and need not): the mailings are theirs
+        self.env["sms.mailing.batch"].sudo().search(
+            [("mailing_id", "in", self.ids)]
+        ).unlink()
 
     def _take_audience_batch(self):
         """The contact ids of the next frozen batch (ascending), removed from

@@ -256,6 +256,18 @@ class TestMailing(SmsProviderCase):
         self.assertFalse(mailing.sms_ids)
         self.assertEqual(mailing.state, "done")
 
+    def test_error_during_queuing_cancels_and_drops_the_rest(self):
+        mailing = self._mailing()
+        mailing.action_launch()
+        mailing._queue_batch(batch_size=1)
+        mailing.body = "Hello {{ object.no_such_field }}"
+        self.env["sms.mailing"]._cron_process()
+        self.assertEqual(mailing.state, "canceled")
+        self.assertIn("no_such_field", mailing.launch_error)
+        self.assertEqual(len(mailing.sms_ids), 1)
+        Batch = self.env["sms.mailing.batch"]
+        self.assertFalse(Batch.search([("mailing_id", "=", mailing.id)]))
+
     def test_cancel_during_queuing_drops_the_rest_of_the_audience(self):
         Partner = self.env["res.partner"]
         Partner.create(
