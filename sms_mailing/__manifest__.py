@@ -39,9 +39,6 @@
         "web.assets_tests": [
             "sms_mailing/static/tests/tours/*.js",
         ],
-        "web.assets_tests": [
-            "sms_mailing/static/tests/tours/*.js",
-        ],
     },
     "installable": True,
     "application": True,

@@ -4,6 +4,7 @@ from . import sms_provider
 from . import sms_mailing_group
 from . import sms_mailing_list
 from . import sms_mailing
+from . import sms_mailing_batch
 from . import sms_sms
 from . import sms_inbound
 from . import sms_conversation

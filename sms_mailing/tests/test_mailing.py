@@ -227,6 +227,77 @@ class TestMailing(SmsProviderCase):
         self.assertEqual(states.count(("outgoing", False)), 1)
         self.assertEqual(states.count(("canceled", "sms_duplicate")), 4)
 
+    def test_audience_is_frozen_when_queuing_starts(self):
+        Partner = self.env["res.partner"]
+        more = Partner.create(
+            [
+                {
+                    "name": f"Tagged {i}",
+                    "mobile": f"+3361234561{i}",
+                    "category_id": [(4, self.tag.id)],
+                }
+                for i in range(3)
+            ]
+        )
+        outsider = Partner.create({"name": "Outsider", "mobile": "+33612345620"})
+        mailing = self._mailing()
+        mailing.action_launch()
+        self.assertEqual(mailing._queue_batch(batch_size=2), 2)
+        self.assertEqual(mailing.sms_ids.partner_id, self.ann | self.bob)
+        # the group changes after the first batch: the launch does not follow
+        more[2].category_id = [(3, self.tag.id)]
+        outsider.category_id = [(4, self.tag.id)]
+        while not mailing.audience_done:
+            mailing._queue_batch(batch_size=2)
+        self.assertEqual(mailing.sms_ids.partner_id, self.ann | self.bob | more)
+        self.assertEqual(set(mailing.sms_ids.mapped("state")), {"outgoing"})
+        Batch = self.env["sms.mailing.batch"]
+        self.assertFalse(Batch.search([("mailing_id", "=", mailing.id)]))
+
+    def test_audience_emptied_before_queuing_queues_nothing(self):
+        mailing = self._mailing()
+        mailing.action_launch()
+        mailing.group_ids = [(5, 0, 0)]
+        self.env["sms.mailing"]._cron_process()
+        self.assertTrue(mailing.audience_done)
+        self.assertFalse(mailing.sms_ids)
+        self.assertEqual(mailing.state, "done")
+
+    def test_error_during_queuing_cancels_and_drops_the_rest(self):
+        mailing = self._mailing()
+        mailing.action_launch()
+        mailing._queue_batch(batch_size=1)
+        mailing.body = "Hello {{ object.no_such_field }}"
+        self.env["sms.mailing"]._cron_process()
+        self.assertEqual(mailing.state, "canceled")
+        self.assertIn("no_such_field", mailing.launch_error)
+        self.assertEqual(len(mailing.sms_ids), 1)
+        Batch = self.env["sms.mailing.batch"]
+        self.assertFalse(Batch.search([("mailing_id", "=", mailing.id)]))
+
+    def test_cancel_during_queuing_drops_the_rest_of_the_audience(self):
+        Partner = self.env["res.partner"]
+        Partner.create(
+            [
+                {
+                    "name": f"Tagged {i}",
+                    "mobile": f"+3361234561{i}",
+                    "category_id": [(4, self.tag.id)],
+                }
+                for i in range(3)
+            ]
+        )
+        mailing = self._mailing()
+        mailing.action_launch()
+        mailing._queue_batch(batch_size=2)
+        Batch = self.env["sms.mailing.batch"]
+        self.assertEqual(Batch.search_count([("mailing_id", "=", mailing.id)]), 2)
+        mailing.action_cancel()
+        self.assertFalse(Batch.search([("mailing_id", "=", mailing.id)]))
+        self.env["sms.mailing"]._cron_process()
+        self.assertEqual(len(mailing.sms_ids), 2)
+        self.assertEqual(set(mailing.sms_ids.mapped("state")), {"canceled"})
+
     # -- cancel, copy, retry, test -------------------------------------------
     def test_cancel_stops_sending(self):
         mailing = self._mailing()
