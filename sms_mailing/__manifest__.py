@@ -6,7 +6,7 @@
     "website": "https://github.com/sms-mailing/sms-mailing",
     "author": "SMS Mailing Contributors",
     "license": "LGPL-3",
-    "depends": ["sms", "contacts", "phone_validation"],
+    "depends": ["sms", "contacts", "phone_validation", "link_tracker"],
     "external_dependencies": {"python": ["phonenumbers", "requests"]},
     "data": [
         "security/sms_mailing_security.xml",
@@ -18,6 +18,7 @@
         "views/sms_inbound_views.xml",
         "views/sms_conversation_views.xml",
         "views/res_partner_views.xml",
+        "views/sms_stop_templates.xml",
         "wizard/sms_partner_send_views.xml",
         "wizard/sms_mailing_wizard_views.xml",
         "views/sms_mailing_menus.xml",

@@ -33,11 +33,11 @@ class SmsMailingPreview(models.TransientModel):
         for wizard in self:
             mailing = wizard.mailing_id
             if not wizard.partner_id:
-                wizard.body = mailing.body
+                wizard.body = mailing._finalize_texts({0: mailing.body or ""})[0]
             else:
-                wizard.body = mailing._render_for(
-                    mailing._template(), wizard.partner_id
-                )[wizard.partner_id.id]
+                wizard.body = mailing._final_texts(wizard.partner_id)[
+                    wizard.partner_id.id
+                ]
             info = segments.analyze(wizard.body or "")
             wizard.parts = info.parts
             wizard.encoding = info.encoding
