@@ -98,8 +98,10 @@ class SmsMailingController(http.Controller):
         sms = request.env["sms.sms"].sudo().browse(sms_id).exists()
         Click = request.env["link.tracker.click"].sudo()
         if sms.sms_mailing_id:
-            tracker = request.env["link.tracker.code"].sudo().search(
-                [("code", "=", code)], limit=1
+            tracker = (
+                request.env["link.tracker.code"]
+                .sudo()
+                .search([("code", "=", code)], limit=1)
             )
             if (
                 tracker

@@ -61,7 +61,6 @@ class SmsMailing(models.Model):
     render_model = fields.Char(default="res.partner", store=False)
     template_id = fields.Many2one(
         "sms.template",
-        "Template",
         domain=[("model", "=", "res.partner")],
         help="Copies the template's text into the mailing; the text can then be "
         "edited.",
@@ -88,9 +87,11 @@ class SmsMailing(models.Model):
         help="The source of this mailing's tracked links.",
     )
     final_body_sample = fields.Text(
-        "Text as sent", compute="_compute_body_info", help="The text with the "
+        "Text as sent",
+        compute="_compute_body_info",
+        help="The text with the "
         "opt-out line and short links, as a recipient receives it (macros not "
-        "filled)."
+        "filled).",
     )
     launch_type = fields.Selection(
         [("immediate", "Immediately"), ("deferred", "At a given date")],
@@ -280,7 +281,9 @@ class SmsMailing(models.Model):
                 mailing.cost_estimate = False
                 continue
             stats = mailing._audience_stats()
-            parts = segments.analyze(mailing._finalize_texts({0: mailing.body or ""})[0]).parts
+            parts = segments.analyze(
+                mailing._finalize_texts({0: mailing.body or ""})[0]
+            ).parts
             mailing.recipient_estimate = stats["recipients"]
             mailing.parts_estimate = parts * stats["recipients"]
             mailing.cost_estimate = mailing._cost_estimate_text(stats)
@@ -559,8 +562,10 @@ class SmsMailing(models.Model):
                 found[tracker.url] = tracker.short_url
         missing = [url for url in urls if url not in found]
         if missing and create:
-            medium = self.env["utm.medium"].sudo()._fetch_or_create_utm_medium(
-                "sms", module="sms_mailing"
+            medium = (
+                self.env["utm.medium"]
+                .sudo()
+                ._fetch_or_create_utm_medium("sms", module="sms_mailing")
             )
             trackers = Tracker.search_or_create(
                 [
@@ -798,7 +803,8 @@ class SmsMailing(models.Model):
             "params": {
                 "title": _("Template saved"),
                 "message": _(
-                    "The text is saved as the SMS template %(name)s.", name=template.name
+                    "The text is saved as the SMS template %(name)s.",
+                    name=template.name,
                 ),
                 "type": "success",
             },

@@ -90,9 +90,7 @@ class SmsSms(models.Model):
     link_click_ids = fields.One2many(
         "link.tracker.click", "sms_sms_id", "Clicks", readonly=True
     )
-    clicked = fields.Boolean(
-        compute="_compute_clicked", search="_search_clicked", string="Clicked"
-    )
+    clicked = fields.Boolean(compute="_compute_clicked", search="_search_clicked")
 
     def init(self):
         # The dispatcher's hot query: outgoing messages in id order.

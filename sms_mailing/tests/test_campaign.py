@@ -79,9 +79,7 @@ class TestCampaignTexts(CampaignCase):
     def test_no_optout_line_when_switched_off(self):
         mailing = self._mailing(optout_link=False)
         sms = self._launch(mailing)
-        self.assertEqual(
-            sorted(sms.mapped("body")), ["Hello Ann Martin", "Hello Bob"]
-        )
+        self.assertEqual(sorted(sms.mapped("body")), ["Hello Ann Martin", "Hello Bob"])
 
     def test_estimate_counts_the_optout_line(self):
         # 150 characters: one part alone, two with the opt-out line
@@ -150,8 +148,9 @@ class TestCampaignTexts(CampaignCase):
         self.assertEqual(self.gateway_calls[0][1], [(test_sms.number, test_sms.body)])
 
     def test_preview_shows_final_text(self):
-        mailing = self._mailing(body="Hello {{ object.name }} https://a.example/x",
-                                link_tracking=True)
+        mailing = self._mailing(
+            body="Hello {{ object.name }} https://a.example/x", link_tracking=True
+        )
         preview = self.env["sms.mailing.preview"].create(
             {"mailing_id": mailing.id, "partner_id": self.bob.id}
         )
@@ -218,7 +217,8 @@ class TestCampaignTexts(CampaignCase):
         with self.mock_gateway():
             wizard.action_send()
         self.assertEqual(
-            self.gateway_calls[0][1], [("+79251234502", "Hello Bob, your order is ready")]
+            self.gateway_calls[0][1],
+            [("+79251234502", "Hello Bob, your order is ready")],
         )
 
 
@@ -253,7 +253,9 @@ class TestCampaignPages(HttpCase, CampaignCase):
         self.assertNotIn("612345601", page.text)
         self.assertIn("Stop SMS campaigns", page.text)
         self.assertIn('name="viewport"', page.text)  # phone screens
-        self.assertEqual(self._optout_state(), (False, False, False), "GET changes nothing")
+        self.assertEqual(
+            self._optout_state(), (False, False, False), "GET changes nothing"
+        )
 
         # one click: the form's POST
         answer = self._page(
@@ -366,8 +368,12 @@ class TestCampaignPages(HttpCase, CampaignCase):
             )
         mailing.invalidate_recordset()
         self.assertEqual(mailing.clicked_count, 0)
-        self.assertEqual(self.env["link.tracker.click"].search_count(
-            [("sms_sms_id", "in", sms.ids)]), 0)
+        self.assertEqual(
+            self.env["link.tracker.click"].search_count(
+                [("sms_sms_id", "in", sms.ids)]
+            ),
+            0,
+        )
 
         answer = self._page(link, headers={"User-Agent": PHONE_UA})
         self.assertEqual(answer.status_code, 301)
@@ -388,7 +394,9 @@ class TestCampaignPages(HttpCase, CampaignCase):
         self.assertEqual(links.mapped("count"), [2])
 
         # a code of another mailing or an unknown message is not attributed
-        other = self._mailing(name="Other", body="x https://o.example", link_tracking=True)
+        other = self._mailing(
+            name="Other", body="x https://o.example", link_tracking=True
+        )
         other_sms = self._launch(other)[:1]
         code = re.search(r"/r/(\w+)/s/", other_sms.body).group(1)
         self._page(f"/r/{code}/s/{ann_sms.id}", headers={"User-Agent": PHONE_UA})

@@ -15,7 +15,7 @@ import re
 
 SIGNATURE_LENGTH = 12  # base64url characters: 72 bits of HMAC-SHA256
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-TOKEN_RE = re.compile(r"^([0-9a-z]{1,13})([A-Za-z0-9_-]{%d})$" % SIGNATURE_LENGTH)
+TOKEN_RE = re.compile(rf"^([0-9a-z]{{1,13}})([A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}})$")
 OPTOUT_PATH = "/sms/stop/"
 
 
@@ -199,8 +199,10 @@ def is_robot(user_agent, method="GET"):
     True
     >>> is_robot("facebookexternalhit/1.1 (+http://www.facebook.com/externalhit)")
     True
-    >>> is_robot("TelegramBot (like TwitterBot)"), is_robot("Slackbot-LinkExpanding 1.0")
-    (True, True)
+    >>> is_robot("TelegramBot (like TwitterBot)")
+    True
+    >>> is_robot("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)")
+    True
     >>> is_robot("Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)")
     True
     >>> is_robot("Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5")

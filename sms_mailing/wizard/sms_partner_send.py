@@ -19,7 +19,6 @@ class SmsPartnerSend(models.TransientModel):
     number_error = fields.Char(compute="_compute_number_e164")
     template_id = fields.Many2one(
         "sms.template",
-        "Template",
         domain=[("model", "=", "res.partner")],
         help="Fills the message with the template's text for this contact.",
     )
