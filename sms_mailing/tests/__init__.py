@@ -13,3 +13,4 @@ from . import test_core_security
 from . import test_composer
 from . import test_core_queue
 from . import test_campaign
+from . import test_mass_mailing_sms
