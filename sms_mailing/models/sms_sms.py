@@ -746,6 +746,8 @@ class SmsSms(models.Model):
         this number (Do not use SMS, phone blacklist), logged on the contacts
         and counted on the mailing."""
         self.ensure_one()
+        if self.optout_at and self._is_opted_out():
+            return  # the page was posted twice: nothing more to do
         mailing = self.sms_mailing_id
         note_env = self.env(context=dict(self.env.context, lang=mailing.user_id.lang))
         reason = note_env._(
