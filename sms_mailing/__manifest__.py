@@ -31,6 +31,9 @@
         "web.assets_backend": [
             "sms_mailing/static/src/components/sms_segment_text/*",
         ],
+        "web.assets_tests": [
+            "sms_mailing/static/tests/tours/*",
+        ],
     },
     "installable": True,
     "application": True,

@@ -294,6 +294,16 @@ class TestCampaignPages(HttpCase, CampaignCase):
         with self.assertRaisesRegex(UserError, "excluded"):
             again.action_launch()
 
+    def test_optout_page_tour(self):
+        mailing = self._mailing()
+        sms = self._launch(mailing).filtered(lambda s: s.partner_id == self.ann)
+        self.start_tour(f"/sms/stop/{self._token(sms)}", "sms_mailing_stop_page")
+        # stopped then undone, both by the browser: the notes and the end state
+        self.assertEqual(self._optout_state(), (False, False, False))
+        notes = " ".join(self.ann.message_ids.mapped("body"))
+        self.assertIn("Opted out from mailing Spring sale by link.", notes)
+        self.assertIn("Opt-out from mailing Spring sale undone by link.", notes)
+
     def test_bad_tokens_get_a_polite_404_and_change_nothing(self):
         mailing = self._mailing()
         sms = self._launch(mailing).filtered(lambda s: s.partner_id == self.ann)
