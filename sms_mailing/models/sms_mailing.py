@@ -645,6 +645,9 @@ class SmsMailing(models.Model):
     def action_launch(self):
         for mailing in self:
             mailing._check_launchable()
+            if mailing.link_tracking:
+                # created now, not by concurrent queuing batches
+                mailing._utm_source(create=True)
             self.env["res.partner"].flush_model()
             self.env.cr.execute("SELECT COALESCE(max(id), 0) FROM res_partner")
             max_id = self.env.cr.fetchone()[0]
