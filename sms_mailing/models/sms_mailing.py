@@ -175,6 +175,9 @@ class SmsMailing(models.Model):
             mailing.body_encoding = info.encoding
 
     def _compute_campaign_statistics(self):
+        saved_ids = [
+            mailing_id for mailing_id in self.ids if isinstance(mailing_id, int)
+        ]
         self.env["sms.sms"].flush_model()
         self.env["link.tracker.click"].flush_model()
         self.env.cr.execute(
@@ -189,7 +192,7 @@ class SmsMailing(models.Model):
                    AND (c.id IS NOT NULL OR s.optout_at IS NOT NULL)
               GROUP BY s.sms_mailing_id
                 """,
-                self.ids,
+                saved_ids,
             )
         )
         counts = {row[0]: row[1:] for row in self.env.cr.fetchall()}
