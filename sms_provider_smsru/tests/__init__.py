@@ -1,2 +1,3 @@
 from . import test_smsru_callback
 from . import test_smsru_provider
+from . import test_smsru_campaign
