@@ -19,6 +19,11 @@ class SmsIdConverter(IntegerConverter):
 
     weight = 49
 
+    def __init__(self, map, *args, **kwargs):  # pylint: disable=redefined-builtin
+        # ids of sms.sms are PostgreSQL integers: larger numbers match nothing
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
 
 class SmsMailingController(http.Controller):
     # ------------------------------------------------------------------

@@ -719,7 +719,7 @@ class SmsSms(models.Model):
         # the recipient of that message, reaches the message through it.
         secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
         sms_id = campaign.verify(secret, token)
-        if not sms_id:
+        if not sms_id or sms_id >= 2**31:  # ids are PostgreSQL integers
             return self.browse()
         sms = self.sudo().browse(sms_id).exists()
         if not sms.sms_mailing_id or not sms.number:

@@ -411,5 +411,8 @@ class TestCampaignPages(HttpCase, CampaignCase):
         code = re.search(r"/r/(\w+)/s/", other_sms.body).group(1)
         self._page(f"/r/{code}/s/{ann_sms.id}", headers={"User-Agent": PHONE_UA})
         self.assertEqual(self._page("/r/zzzzzz/s/1").status_code, 404)
+        self.assertEqual(
+            self._page(f"/r/{code}/s/99999999999999999999").status_code, 404
+        )
         self.env.invalidate_all()
         self.assertEqual(len(ann_sms.link_click_ids), 2)
