@@ -304,6 +304,22 @@ class TestCampaignPages(HttpCase, CampaignCase):
         self.assertIn("Opted out from mailing Spring sale by link.", notes)
         self.assertIn("Opt-out from mailing Spring sale undone by link.", notes)
 
+    def test_card_template_tour(self):
+        self.env["sms.template"].create(
+            {
+                "name": "Pickup notice",
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "body": "Hello {{ object.name }}, your order is ready.",
+            }
+        )
+        contact = self._partner("Tour Contact", "+33612345699", self.country_fr)
+        self.start_tour(
+            f"/odoo/contacts/{contact.id}", "sms_mailing_card_template", login="admin"
+        )
+        sent = self.env["sms.sms"].search([("partner_id", "=", contact.id)])
+        self.assertEqual(sent.body, "Hello Tour Contact, your order is ready.")
+        self.assertEqual(sent.provider_id, self.provider)
+
     def test_bad_tokens_get_a_polite_404_and_change_nothing(self):
         mailing = self._mailing()
         sms = self._launch(mailing).filtered(lambda s: s.partner_id == self.ann)
