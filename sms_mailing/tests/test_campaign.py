@@ -320,6 +320,27 @@ class TestCampaignPages(HttpCase, CampaignCase):
         self.assertEqual(sent.body, "Hello Tour Contact, your order is ready.")
         self.assertEqual(sent.provider_id, self.provider)
 
+    def test_mailing_template_and_links_tour(self):
+        self.env["sms.template"].create(
+            {
+                "name": "Spring template",
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "body": "Hi {{ object.name }}: https://shop.example/tour",
+            }
+        )
+        self.start_tour(
+            "/odoo/action-sms_mailing.sms_mailing_action/new",
+            "sms_mailing_template_links",
+            login="admin",
+        )
+        mailing = self.env["sms.mailing"].search([("name", "=", "Tour mailing")])
+        self.assertEqual(
+            mailing.body, "Hi {{ object.name }}: https://shop.example/tour"
+        )
+        self.assertTrue(mailing.link_tracking)
+        self.assertTrue(mailing.optout_link)
+        self.assertEqual(mailing.template_id.name, "Spring template")
+
     def test_bad_tokens_get_a_polite_404_and_change_nothing(self):
         mailing = self._mailing()
         sms = self._launch(mailing).filtered(lambda s: s.partner_id == self.ann)
