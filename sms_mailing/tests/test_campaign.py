@@ -156,7 +156,7 @@ class TestCampaignTexts(CampaignCase):
         )
         self.assertRegex(
             preview.body,
-            r"^Hello Bob \S+/r/xxx/s/\d+\nSTOP: \S+/sms/stop/\w+",
+            r"^Hello Bob \S+/r/xxx/s/\d+\nSTOP: \S+/sms/stop/[\w-]+$",
         )
         self.assertEqual(preview.parts, segments.analyze(preview.body).parts)
 
