@@ -119,11 +119,13 @@ class TestCampaignTexts(CampaignCase):
             self.assertTrue(message.body.split("\n")[0].endswith("Again: " + link))
             self.assertNotIn("shop.example", message.body)
         # Short links and opt-out line counted with their real length: the
-        # sample (same code length, next message id) is as long as a real text
-        # rendered for a name of the same length.
+        # sample names the next message id, the one the first recipient (Ann,
+        # the lower partner id) got, with a code as long as link_tracker's.
+        ann_sms = sms.filtered(lambda s: s.partner_id == self.ann)
+        self.assertEqual(ann_sms, sms.sorted("id")[0])
         self.assertEqual(
-            len(estimate) - len("{{ object.name }}") + len("Bob"),
-            len(sms.filtered(lambda s: s.partner_id == self.bob).body),
+            len(estimate) - len("{{ object.name }}") + len("Ann Martin"),
+            len(ann_sms.body),
         )
         self.assertEqual(mailing.link_count, 1)
 
