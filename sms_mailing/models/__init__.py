@@ -1,3 +1,5 @@
+from . import ir_http
+from . import link_tracker_click
 from . import mail_notification
 from . import res_partner
 from . import sms_provider
