@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ def harness():
     }
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
+    # setup/test.py imports its neighbour setup/i18n.py, as a script would.
+    sys.path.insert(0, str(ROOT / "setup"))
     try:
         spec = importlib.util.spec_from_file_location(
             "setup_test_harness", ROOT / "setup" / "test.py"
@@ -28,6 +31,7 @@ def harness():
         spec.loader.exec_module(module)
         yield module
     finally:
+        sys.path.remove(str(ROOT / "setup"))
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
