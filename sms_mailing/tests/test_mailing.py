@@ -6,6 +6,7 @@ from freezegun import freeze_time
 from odoo import fields, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
+from odoo.tools import SQL
 
 from ..models import sms_mailing as mailing_module
 from ..tools import provider as api
@@ -259,7 +260,18 @@ class TestMailing(SmsProviderCase):
     def test_audience_emptied_before_queuing_queues_nothing(self):
         mailing = self._mailing()
         mailing.action_launch()
-        mailing.group_ids = [(5, 0, 0)]
+        # A launched mailing's audience cannot change through the ORM any more
+        # (issue 9): the groups disappear behind its back.
+        field = mailing._fields["group_ids"]
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM %s WHERE %s = %s",
+                SQL.identifier(field.relation),
+                SQL.identifier(field.column1),
+                mailing.id,
+            )
+        )
+        mailing.invalidate_recordset(["group_ids"])
         self.env["sms.mailing"]._cron_process()
         self.assertTrue(mailing.audience_done)
         self.assertFalse(mailing.sms_ids)
@@ -269,7 +281,13 @@ class TestMailing(SmsProviderCase):
         mailing = self._mailing()
         mailing.action_launch()
         mailing._queue_batch(batch_size=1)
-        mailing.body = "Hello {{ object.no_such_field }}"
+        # The text of a launched mailing cannot change through the ORM any more
+        # (issue 9): it is broken behind its back.
+        self.env.cr.execute(
+            "UPDATE sms_mailing SET body = %s WHERE id = %s",
+            ["Hello {{ object.no_such_field }}", mailing.id],
+        )
+        mailing.invalidate_recordset(["body"])
         self.env["sms.mailing"]._cron_process()
         self.assertEqual(mailing.state, "canceled")
         self.assertIn("no_such_field", mailing.launch_error)

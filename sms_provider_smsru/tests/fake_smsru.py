@@ -179,6 +179,7 @@ class FakeSmsRu:
         """Make the next ``count`` requests fail (after ``after`` good ones).
 
         ``mode``: ``"timeout"`` (answer after ``sleep`` seconds, nothing done),
+        ``"drop"`` (the connection closes without an answer),
         ``"http500"`` (an HTML error page), ``"garbage"`` (not JSON) or an SMS.ru
         request error code (``220``, ``500``, ``201``, ``200``...).
         """
@@ -250,6 +251,8 @@ class FakeSmsRu:
         if failure == "timeout":
             time.sleep(self.sleep)
             return 200, "text/plain", "ignored"
+        if failure == "drop":
+            return None, None, None
         if failure == "http500":
             return 500, "text/html", "<html><body>502 Bad Gateway</body></html>"
         if failure == "garbage":
@@ -462,6 +465,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         status, content_type, text = self.fake.handle(
             self.command, split.path.strip("/"), params, body
         )
+        if status is None:
+            # "drop": the request was read (and, for a send, carried out), the
+            # connection closes without an answer.
+            self.close_connection = True
+            return
         data = text.encode("utf-8")
         try:
             self.send_response(status)

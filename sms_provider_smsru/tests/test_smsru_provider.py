@@ -167,11 +167,12 @@ class TestSmsRuProvider(SmsRuCase):
         self.assertIn("HTTP 500", sms.error_message)
 
     def test_a_send_without_answer_is_in_doubt_never_resent(self):
-        """SMS.ru took the request and did not answer in time: it may have sent
-        the message, so it fails as in doubt and no later run sends it again."""
-        self.provider.smsru_timeout = 0.3
+        """SMS.ru took the request and closed the connection without an answer:
+        it may have sent the message, so it fails as in doubt and no later run
+        sends it again. (A read timeout is the same case; Odoo's test mode
+        raises every HTTP timeout to 10 s, so the pytest tests cover it.)"""
         sms = self._sms_for_partners(self._partners(1))
-        self.server.fail_next("timeout")
+        self.server.fail_next("drop")
         self._run_dispatch()
         self.assertSmsState(sms, "error", failure_type="sms_in_doubt")
         self.assertIn("may have been sent", sms.error_message)
