@@ -19,6 +19,13 @@ Nothing is sent: the bench processes run no cron, and the bench databases'
 scheduled actions are switched off. Usage (from the repository root)::
 
     .venv/bin/python bench/bench_launch.py --sizes 10000,100000 [--db NAME] [--keep]
+
+``--ours-only`` launches ours alone (the anchor cannot run at a million
+contacts: it holds every message in memory until one commit), ``--runs K``
+launches it K times on each database (a new mailing each time, on the same
+audience), for example::
+
+    .venv/bin/python bench/bench_launch.py --ours-only --sizes 100000,1000000 --runs 2
 """
 
 # A command-line script: its table goes to stdout.
@@ -45,7 +52,6 @@ DATA_DIR = Path(
     os.environ.get("DATA_DIR")
     or Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share") / "Odoo"
 )
-TEMPLATE = "sms_bench_tpl"
 MODULES = "contacts,sms,mass_mailing_sms,sms_mailing"
 # Bumped when the way the template or the data are built changes.
 TEMPLATE_VERSION = "1"
@@ -153,23 +159,29 @@ def template_key():
     return f"{MODULES} {digest.hexdigest()[:16]}"
 
 
-def ensure_template():
+def template_name(prefix):
+    """The template database is "<prefix>_tpl" (``--db``): clones of the
+    repository with different code on one server do not rebuild each other's."""
+    return f"{prefix}_tpl"
+
+
+def ensure_template(template):
     key = template_key()
-    if db_exists(TEMPLATE):
+    if db_exists(template):
         if (
             psql(
-                TEMPLATE,
+                template,
                 "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
-                f" WHERE datname = '{TEMPLATE}'",
+                f" WHERE datname = '{template}'",
             )
             == key
         ):
-            say(f"template {TEMPLATE} is up to date")
+            say(f"template {template} is up to date")
             return
-        say(f"template {TEMPLATE} is stale (Odoo or sms_mailing changed): rebuilding")
-        drop_db(TEMPLATE)
-    build = f"{TEMPLATE}_build_{os.getpid()}"
-    say(f"building the template {TEMPLATE} ({MODULES}, without demo data), ~1-2 min")
+        say(f"template {template} is stale (Odoo or sms_mailing changed): rebuilding")
+        drop_db(template)
+    build = f"{template}_build_{os.getpid()}"
+    say(f"building the template {template} ({MODULES}, without demo data), ~1-2 min")
     t0 = time.monotonic()
     drop_db(build)
     cmd = [
@@ -187,20 +199,36 @@ def ensure_template():
         drop_db(build)
         sys.exit(f"Building the template failed:\n{res.stderr[-4000:]}")
     for sql in (
-        f"ALTER DATABASE {build} RENAME TO {TEMPLATE}",
-        f"COMMENT ON DATABASE {TEMPLATE} IS '{key}'",
+        f"ALTER DATABASE {build} RENAME TO {template}",
+        f"COMMENT ON DATABASE {template} IS '{key}'",
     ):
         run(["psql", "-d", "postgres", "-qc", sql])
     src = DATA_DIR / "filestore" / build
     if src.exists():
-        src.rename(DATA_DIR / "filestore" / TEMPLATE)
+        src.rename(DATA_DIR / "filestore" / template)
     say(f"template built in {time.monotonic() - t0:.0f} s")
 
 
-def create_db(name):
+def update_addon(db):
+    """Bring a kept database to the addon's current code (tables, indexes)."""
+    cmd = [
+        sys.executable,
+        str(ODOO_SRC / "odoo-bin"),
+        *odoo_args(db),
+        "-u",
+        "sms_mailing",
+        "--stop-after-init",
+        "--no-http",
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode or "ERROR" in res.stderr:
+        sys.exit(f"Updating sms_mailing in {db} failed:\n{res.stderr[-4000:]}")
+
+
+def create_db(name, template):
     drop_db(name)
-    run(["createdb", "-T", TEMPLATE, name])
-    src = DATA_DIR / "filestore" / TEMPLATE
+    run(["createdb", "-T", template, name])
+    src = DATA_DIR / "filestore" / template
     if src.exists():
         shutil.copytree(src, DATA_DIR / "filestore" / name)
 
@@ -234,6 +262,23 @@ def reset_peak():
     except OSError:
         say("cannot reset the peak RSS: the figure includes the registry load")
     return rss_kib()
+
+
+def cpu_seconds(cr):
+    """CPU seconds used so far by this process and by its PostgreSQL backend (user
+    and system): unlike the wall clock, it hardly depends on what the other
+    processes of a shared machine do. The backend's share is 0 when the server
+    is on another host."""
+    cr.execute("SELECT pg_backend_pid()")
+    pid = cr.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        backend = 0.0
+    own = os.times()
+    return own.user + own.system, backend
 
 
 def peak_kib():
@@ -367,7 +412,10 @@ def populate(env, size):
     )
     # no scheduled action may run here, even from a server that serves every db
     cr.execute("UPDATE ir_cron SET active = FALSE")
-    return {"tag_id": tag.id, "group_id": group.id, "counts": counts}
+    setup = {"tag_id": tag.id, "group_id": group.id, "counts": counts}
+    # for --reuse
+    env["ir.config_parameter"].set_param("sms_bench.setup", json.dumps(setup))
+    return setup
 
 
 # ----------------------------------------------------------------------
@@ -387,22 +435,30 @@ def outcome(env, field, mailing_id):
 
 def launch_ours(env, setup):
     mailing = env["sms.mailing"].create(
-        {"name": "Bench", "body": BODY, "group_ids": [(6, 0, [setup["group_id"]])]}
+        {
+            "name": "Bench",
+            "body": BODY,
+            "group_ids": [(6, 0, [setup["group_id"]])],
+            # the anchor's texts have no opt-out line: compare like with like
+            "optout_link": False,
+        }
     )
     env.cr.commit()
     base = reset_peak()
+    cpu0 = cpu_seconds(env.cr)
     t0 = time.perf_counter()
     mailing.action_launch()
     env.cr.commit()
     env["sms.mailing"]._cron_process(time_budget=10**9)
     env.cr.commit()
     seconds = time.perf_counter() - t0
+    cpu = [end - start for start, end in zip(cpu0, cpu_seconds(env.cr), strict=True)]
     peak = peak_kib()
     mailing.invalidate_recordset()
     if not mailing.audience_done:
         raise RuntimeError(f"our launch did not finish: {mailing.launch_error}")
     queued, excluded = outcome(env, "sms_mailing_id", mailing.id)
-    return seconds, peak - base, queued, excluded
+    return seconds, cpu, peak - base, queued, excluded
 
 
 def batch_size(env):
@@ -431,14 +487,16 @@ def launch_anchor(env, setup, keep_archives):
     )
     env.cr.commit()
     base = reset_peak()
+    cpu0 = cpu_seconds(env.cr)
     t0 = time.perf_counter()
     mailing.action_launch()
     env["mailing.mailing"]._process_mass_mailing_queue()
     env.cr.commit()
     seconds = time.perf_counter() - t0
+    cpu = [end - start for start, end in zip(cpu0, cpu_seconds(env.cr), strict=True)]
     peak = peak_kib()
     queued, excluded = outcome(env, "mailing_id", mailing.id)
-    return seconds, peak - base, queued, excluded
+    return seconds, cpu, peak - base, queued, excluded
 
 
 def child(args):
@@ -455,13 +513,16 @@ def child(args):
                 measure = launch_ours(env, setup)
             else:
                 measure = launch_anchor(env, setup, args.anchor_keep_archives == "yes")
-            seconds, mem_kib, queued, excluded = measure
+            seconds, cpu, mem_kib, queued, excluded = measure
             env.cr.execute(
                 "SELECT count(*) FROM sms_sms"
                 " WHERE state NOT IN ('outgoing', 'canceled')"
             )
             result = {
                 "seconds": seconds,
+                "cpu": sum(cpu),
+                "cpu_odoo": cpu[0],
+                "cpu_pg": cpu[1],
                 "mem_kib": mem_kib,
                 "queued": queued,
                 "excluded": excluded,
@@ -507,39 +568,66 @@ def spawn(phase, db, size, setup=None, keep_archives="no"):
 # ----------------------------------------------------------------------
 # Parent
 # ----------------------------------------------------------------------
+def products(args):
+    return (OURS_NAME,) if args.ours_only else (OURS_NAME, ANCHOR_NAME)
+
+
 def bench_size(base_db, size, args):
     db = f"{base_db}_{size}"
-    say(f"N={size:,}: database {db} from {TEMPLATE}")
-    create_db(db)
+    setup = psql(
+        db, "SELECT value FROM ir_config_parameter WHERE key = 'sms_bench.setup'"
+    )
+    if args.reuse and setup:
+        say(f"N={size:,}: reusing the database {db}; updating sms_mailing in it")
+        update_addon(db)
+        setup = json.loads(setup)
+    else:
+        template = template_name(base_db)
+        ensure_template(template)
+        say(f"N={size:,}: database {db} from {template}")
+        create_db(db, template)
+        setup = None
     try:
-        return measure_size(db, size, args)
+        return measure_size(db, size, args, setup)
     finally:
         if not args.keep:
             drop_db(db)
 
 
-def measure_size(db, size, args):
-    t0 = time.monotonic()
-    setup = spawn("populate", db, size)
+def measure_size(db, size, args, setup=None):
+    if setup is None:
+        t0 = time.monotonic()
+        setup = spawn("populate", db, size)
+        say(
+            f"N={size:,}: {size:,} contacts created in {time.monotonic() - t0:.0f} s"
+            f" ({setup['counts']})"
+        )
     # planner statistics, as a live database has them
     run(["psql", "-d", db, "-qc", "VACUUM ANALYZE"], capture_output=True)
-    say(
-        f"N={size:,}: {size:,} contacts created in {time.monotonic() - t0:.0f} s"
-        f" ({setup['counts']})"
-    )
     results = {}
-    for product in (OURS_NAME, ANCHOR_NAME):
-        say(f"N={size:,}: launching {product} ...")
+    for product in products(args):
         phase = "ours" if product == OURS_NAME else "anchor"
-        results[product] = spawn(phase, db, size, setup, args.anchor_keep_archives)
-        say(f"N={size:,}: {product} done in {results[product]['seconds']:.1f} s")
-    results["compare"] = compare(db)
+        results[product] = []
+        for number in range(1, args.runs + 1):
+            say(f"N={size:,}: launching {product} (run {number}/{args.runs}) ...")
+            res = spawn(phase, db, size, setup, args.anchor_keep_archives)
+            results[product].append(res)
+            say(
+                f"N={size:,}: {product} done in {res['seconds']:.1f} s"
+                f" ({res['cpu']:.1f} s of CPU: Odoo {res['cpu_odoo']:.1f},"
+                f" its PostgreSQL backend {res['cpu_pg']:.1f}),"
+                f" peak {res['mem_kib'] / 1024:.1f} MiB above the baseline"
+            )
+    if not args.ours_only:
+        results["compare"] = compare(db)
     return setup["counts"], results
 
 
 COMPARE_SQL = """
-WITH ours AS (SELECT * FROM sms_sms WHERE sms_mailing_id IS NOT NULL),
-     anchor AS (SELECT * FROM sms_sms WHERE mailing_id IS NOT NULL)
+WITH ours AS (SELECT * FROM sms_sms
+               WHERE sms_mailing_id = (SELECT min(id) FROM sms_mailing)),
+     anchor AS (SELECT * FROM sms_sms
+                 WHERE mailing_id = (SELECT min(id) FROM mailing_mailing))
 SELECT
   (SELECT count(*) FROM (SELECT number FROM ours WHERE state = 'outgoing'
                          EXCEPT SELECT number FROM anchor WHERE state = 'outgoing') x),
@@ -562,34 +650,59 @@ def compare(db):
 
 def print_table(all_results, args):
     header = (
-        f"{'size':>8}  {'product':<17} {'seconds':>8} {'rec/s':>9} {'peak MiB':>9}"
-        f" {'queued':>8} {'excluded':>9} {'anchor/ours':>12}"
+        f"{'size':>9}  {'product':<17} {'run':>3} {'seconds':>8} {'rec/s':>9}"
+        f" {'cpu s':>7}"
+        f" {'peak MiB':>9} {'queued':>9} {'excluded':>9} {'anchor/ours':>12}"
     )
     print(header)
     print("-" * len(header))
     for size, (_counts, results) in all_results.items():
-        ours = results[OURS_NAME]
-        for product in (OURS_NAME, ANCHOR_NAME):
-            res = results[product]
-            ratio = (
-                f"{res['seconds'] / ours['seconds']:.1f}x"
-                if product == ANCHOR_NAME
-                else ""
-            )
-            print(
-                f"{size:>8,}  {product:<17} {res['seconds']:>8.2f}"
-                f" {size / res['seconds']:>9,.0f} {res['mem_kib'] / 1024:>9.1f}"
-                f" {res['queued']:>8,} {sum(res['excluded'].values()):>9,} {ratio:>12}"
-            )
+        for product in products(args):
+            for number, res in enumerate(results[product], 1):
+                ours = results[OURS_NAME][number - 1]
+                ratio = (
+                    f"{res['seconds'] / ours['seconds']:.1f}x"
+                    if product == ANCHOR_NAME
+                    else ""
+                )
+                print(
+                    f"{size:>9,}  {product:<17} {number:>3} {res['seconds']:>8.2f}"
+                    f" {size / res['seconds']:>9,.0f} {res.get('cpu', 0):>7.1f}"
+                    f" {res['mem_kib'] / 1024:>9.1f}"
+                    f" {res['queued']:>9,} {sum(res['excluded'].values()):>9,}"
+                    f" {ratio:>12}"
+                )
     print()
     for size, (counts, results) in all_results.items():
         print(f"N={size:,} contacts: {json.dumps(dict(sorted(counts.items())))}")
-        for product in (OURS_NAME, ANCHOR_NAME):
-            res = results[product]
+        for product in products(args):
+            res = results[product][0]
             excl = ", ".join(f"{k} {v:,}" for k, v in sorted(res["excluded"].items()))
             print(f"  {product:<17} queued {res['queued']:,}; excluded: {excl}")
-        print_differences(counts, results)
+            print_consistency(counts, product, results[product])
+        if not args.ours_only:
+            print_differences(counts, results)
     print_summary(all_results, args)
+
+
+def print_consistency(counts, product, runs):
+    """Every run queues the same messages with the same exclusions; nothing
+    is sent during the measures."""
+    first = runs[0]
+    for number, res in enumerate(runs[1:], 2):
+        if (res["queued"], res["excluded"]) != (first["queued"], first["excluded"]):
+            print(f"  UNEXPECTED: run {number} queued or excluded other messages")
+    expected = {
+        "sms_duplicate": counts.get("duplicate", 0),
+        "sms_blacklist": counts.get("blacklist", 0),
+        "sms_optout": counts.get("optout", 0),
+        "sms_number_format": counts.get("invalid", 0),
+    }
+    if product == OURS_NAME and first["excluded"] == expected:
+        print("  exclusions as planted (duplicate, blacklist, opt-out, invalid)")
+    sent = sum(res["sent"] for res in runs)
+    if sent:
+        print(f"  UNEXPECTED: {sent} messages sent during the measures")
 
 
 def print_differences(counts, results):
@@ -606,16 +719,16 @@ def print_differences(counts, results):
             " id, keyset order), mass_mailing_sms the first in its search order"
             " (by name); the counts do not change"
         )
-    if "sms_optout" in results[ANCHOR_NAME]["excluded"]:
+    if "sms_optout" in results[ANCHOR_NAME][0]["excluded"]:
         print(
             "  mass_mailing_sms leaves out 'Do not use SMS' contacts through"
             " sms_mailing's extension of its composer (sms_opt_out is ours)"
         )
-    diff = results[ANCHOR_NAME]["queued"] - results[OURS_NAME]["queued"]
+    diff = results[ANCHOR_NAME][0]["queued"] - results[OURS_NAME][0]["queued"]
     optout = counts.get("optout", 0)
     if diff == 0:
         print("  same number of queued messages")
-    elif diff == optout and "sms_optout" not in results[ANCHOR_NAME]["excluded"]:
+    elif diff == optout and "sms_optout" not in results[ANCHOR_NAME][0]["excluded"]:
         print(
             f"  the anchor queued {diff:+,} messages: the {optout:,} contacts marked"
             " 'Do not use SMS' (sms_opt_out, a field of sms_mailing) are left out"
@@ -623,36 +736,62 @@ def print_differences(counts, results):
         )
     else:
         print(f"  UNEXPECTED: the anchor queued {diff:+,} messages, see above")
-    sent = sum(results[p]["sent"] for p in (OURS_NAME, ANCHOR_NAME))
+    sent = sum(res["sent"] for p in (OURS_NAME, ANCHOR_NAME) for res in results[p])
     print(f"  messages sent during the measures: {sent} (nothing may leave)")
 
 
+def mean(values):
+    values = list(values)
+    return sum(values) / len(values)
+
+
 def print_summary(all_results, args):
-    print(
-        f"\nanchor launched with keep_archives={args.anchor_keep_archives}"
-        + (
-            " (its form's default for SMS: a chatter note per contact, more work"
-            " than ours does)"
-            if args.anchor_keep_archives == "yes"
-            else " (no chatter note per contact, like ours; its form's default for"
-            " SMS is yes: --anchor-keep-archives yes)"
-        )
-    )
-    for product in (OURS_NAME, ANCHOR_NAME):
-        mems = ", ".join(
-            f"{results[product]['mem_kib'] / 1024:.1f} MiB at {size:,}"
+    if not args.ours_only:
+        print(
+            f"\nanchor launched with keep_archives={args.anchor_keep_archives}"
             + (
-                f" ({results[product]['mem_kib'] / size:.1f} KiB/contact)"
+                " (its form's default for SMS: a chatter note per contact, more work"
+                " than ours does)"
+                if args.anchor_keep_archives == "yes"
+                else " (no chatter note per contact, like ours; its form's default"
+                " for SMS is yes: --anchor-keep-archives yes)"
+            )
+        )
+    else:
+        print()
+    for product in products(args):
+        mems = ", ".join(
+            f"{max(r['mem_kib'] for r in results[product]) / 1024:.1f} MiB at {size:,}"
+            + (
+                f" ({results[product][0]['mem_kib'] / size:.1f} KiB/contact)"
                 if product == ANCHOR_NAME
                 else ""
             )
             for size, (_counts, results) in all_results.items()
         )
         print(f"peak memory above baseline, {product}: {mems}")
-    batch = next(iter(all_results.values()))[1][OURS_NAME].get("batch_size")
+    batch = next(iter(all_results.values()))[1][OURS_NAME][0].get("batch_size")
     print(f"(sms_mailing queues in committed batches of {batch} contacts)")
+    seconds = {
+        size: mean(r["seconds"] for r in results[OURS_NAME])
+        for size, (_counts, results) in all_results.items()
+    }
+    cpu = {
+        size: mean(r["cpu"] for r in results[OURS_NAME])
+        for size, (_counts, results) in all_results.items()
+    }
+    sizes = sorted(seconds)
+    for small, large in zip(sizes, sizes[1:], strict=False):
+        times = seconds[large] / seconds[small]
+        print(
+            f"{OURS_NAME}: {large:,} contacts take {times:.1f}x the time of"
+            f" {small:,} and {cpu[large] / cpu[small]:.1f}x the CPU"
+            f" ({large / small:.1f}x the contacts; mean of the runs)"
+        )
+    if args.ours_only:
+        return
     for size, (_counts, results) in all_results.items():
-        ratio = results[ANCHOR_NAME]["seconds"] / results[OURS_NAME]["seconds"]
+        ratio = mean(r["seconds"] for r in results[ANCHOR_NAME]) / seconds[size]
         print(f"N={size:,} speedup: {ratio:.1f}x")
 
 
@@ -661,6 +800,23 @@ def main():
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--db", default="sms_bench", help="prefix of the databases")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--ours-only",
+        action="store_true",
+        help="launch sms_mailing alone (the anchor cannot run at 1,000,000 contacts)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="launches per product and size (a new mailing each, same audience)",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the contacts of a database kept by --keep (sms_mailing is"
+        " updated in it first) instead of creating it",
+    )
     parser.add_argument(
         "--anchor-keep-archives",
         choices=("yes", "no"),
@@ -677,7 +833,6 @@ def main():
         return child(args)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     t0 = time.monotonic()
-    ensure_template()
     all_results = {}
     for size in sizes:
         all_results[size] = bench_size(args.db, size, args)

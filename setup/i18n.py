@@ -460,6 +460,10 @@ def static_terms(addon):
     def add(pairs, path):
         rel = os.path.relpath(path, ROOT)
         for term, line in pairs:
+            # Odoo's export leaves out empty and one-character terms once
+            # non-word characters are removed (":", "·", "%"...).
+            if len(re.sub(r"\W+", "", term.strip())) <= 1:
+                continue
             found.setdefault(term, f"{rel}:{line}")
 
     for path in sorted(root.rglob("*.py")):

@@ -6,7 +6,7 @@
     "website": "https://github.com/sms-mailing/sms-mailing",
     "author": "SMS Mailing Contributors",
     "license": "LGPL-3",
-    "depends": ["sms", "contacts", "phone_validation"],
+    "depends": ["sms", "contacts", "phone_validation", "link_tracker"],
     "external_dependencies": {"python": ["openpyxl", "phonenumbers", "requests"]},
     "data": [
         "security/sms_mailing_security.xml",
@@ -22,6 +22,7 @@
         "views/sms_mailing_list_views.xml",
         "views/sms_contact_import_views.xml",
         "wizard/sms_mailing_list_add_views.xml",
+        "views/sms_stop_templates.xml",
         "wizard/sms_partner_send_views.xml",
         "wizard/sms_mailing_wizard_views.xml",
         "views/sms_mailing_menus.xml",

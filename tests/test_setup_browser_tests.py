@@ -21,7 +21,7 @@ def harness():
     }
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
-    # setup/test.py imports its sibling setup/i18n.py, as a script run from there.
+    # setup/test.py imports its neighbour setup/i18n.py, as a script would.
     sys.path.insert(0, str(ROOT / "setup"))
     try:
         spec = importlib.util.spec_from_file_location(

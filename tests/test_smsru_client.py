@@ -570,3 +570,19 @@ def test_close_releases_the_session(server, client):
     assert client._session is None
     client.balance()
     assert client.session is not session
+
+
+def test_a_send_dropped_without_answer_is_in_doubt(server, make_client):
+    client = make_client()
+    server.fail_next("drop")
+    results = client.send(messages(1))
+    assert [r.failure_type for r in results] == [FAILURE_IN_DOUBT]
+    assert len(server.requests) == 1
+
+
+def test_a_status_request_dropped_without_answer_is_transient(server, make_client):
+    client = make_client()
+    server.fail_next("drop")
+    with pytest.raises(ProviderError) as info:
+        client.balance()
+    assert info.value.transient

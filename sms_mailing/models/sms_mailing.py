@@ -9,7 +9,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..tools import macros, segments
+from ..tools import audience, campaign, macros, segments
 from .sms_sms import commit_batch
 
 _logger = logging.getLogger(__name__)
@@ -18,15 +18,12 @@ _logger = logging.getLogger(__name__)
 # are estimated from a sample of this many recipients.
 ESTIMATE_EXACT_LIMIT = 500
 ESTIMATE_SAMPLE = 200
+# link_tracker's shortest code (LINK_TRACKER_MIN_CODE_LENGTH): the length of a
+# short link in an estimate before its tracker exists.
+LINK_CODE_LENGTH = 3
 
 # Why a contact of the audience gets no SMS (failure types of canceled messages).
-EXCLUSIONS = (
-    "sms_number_missing",
-    "sms_number_format",
-    "sms_optout",
-    "sms_blacklist",
-    "sms_duplicate",
-)
+EXCLUSIONS = audience.EXCLUSIONS
 
 
 # What a launched mailing keeps as it was launched: its text, audience,
@@ -36,6 +33,8 @@ LOCKED_FIELDS = (
     "partner_ids",
     "group_ids",
     "list_ids",
+    "optout_link",
+    "link_tracking",
     "provider_id",
     "company_id",
     "launch_type",
@@ -79,6 +78,40 @@ class SmsMailing(models.Model):
         tracking=True,
         help="Macros such as {{ object.name }} or {{ object.country_id.name }} "
         "are replaced for each contact.",
+    )
+    template_id = fields.Many2one(
+        "sms.template",
+        domain=[("model", "=", "res.partner")],
+        help="Copies the template's text into the mailing; the text can then be "
+        "edited.",
+    )
+    optout_link = fields.Boolean(
+        "Add an opt-out link",
+        default=True,
+        tracking=True,
+        help="Each message ends with a line such as 'STOP: https://.../sms/stop/...': "
+        "a personal link that lets the recipient stop SMS mailings in one click.",
+    )
+    link_tracking = fields.Boolean(
+        "Track links",
+        tracking=True,
+        help="Every link of the text is replaced by a short link per recipient: "
+        "the mailing then shows who clicked.",
+    )
+    utm_source_id = fields.Many2one(
+        "utm.source",
+        "Source",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="The source of this mailing's tracked links.",
+    )
+    final_body_sample = fields.Text(
+        "Text as sent",
+        compute="_compute_body_info",
+        help="The text with the "
+        "opt-out line and short links, as a recipient receives it (macros not "
+        "filled).",
     )
     launch_type = fields.Selection(
         [("immediate", "Immediately"), ("deferred", "At a given date")],
@@ -158,6 +191,10 @@ class SmsMailing(models.Model):
         "timeout): sent again with a growing delay, or through another provider.",
     )
     failure_summary = fields.Html(compute="_compute_statistics", sanitize=False)
+    clicked_count = fields.Integer("Clicked", compute="_compute_campaign_statistics")
+    clicked_ratio = fields.Float("Clicked (%)", compute="_compute_campaign_statistics")
+    optout_count = fields.Integer("Opted out", compute="_compute_campaign_statistics")
+    link_count = fields.Integer("Links", compute="_compute_campaign_statistics")
 
     # before launch
     recipient_estimate = fields.Integer(
@@ -207,6 +244,53 @@ class SmsMailing(models.Model):
                 or (mailing.company_id or self.env.company).currency_id
             )
             mailing.max_parts = min(providers.mapped("max_parts") or [0])
+
+    @api.depends("body", "optout_link", "link_tracking")
+    def _compute_body_info(self):
+        for mailing in self:
+            mailing.final_body_sample = mailing._finalize_texts(
+                {0: mailing.body or ""}
+            )[0]
+
+    def _compute_campaign_statistics(self):
+        saved_ids = [
+            mailing_id for mailing_id in self.ids if isinstance(mailing_id, int)
+        ]
+        self.env["sms.sms"].flush_model()
+        self.env["link.tracker.click"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT s.sms_mailing_id,
+                       count(DISTINCT s.id) FILTER (WHERE c.id IS NOT NULL),
+                       count(DISTINCT s.id) FILTER (WHERE s.optout_at IS NOT NULL)
+                  FROM sms_sms s
+             LEFT JOIN link_tracker_click c ON c.sms_sms_id = s.id
+                 WHERE s.sms_mailing_id = ANY(%s) AND s.is_test IS NOT TRUE
+                   AND (c.id IS NOT NULL OR s.optout_at IS NOT NULL)
+              GROUP BY s.sms_mailing_id
+                """,
+                saved_ids,
+            )
+        )
+        counts = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        links = dict(
+            self.env["link.tracker"]
+            .sudo()
+            ._read_group(
+                [("source_id", "in", self.utm_source_id.ids)],
+                ["source_id"],
+                ["__count"],
+            )
+        )
+        for mailing in self:
+            clicked, optout = counts.get(mailing.id, (0, 0))
+            mailing.clicked_count = clicked
+            mailing.optout_count = optout
+            mailing.clicked_ratio = (
+                100.0 * clicked / mailing.sent_count if mailing.sent_count else 0.0
+            )
+            mailing.link_count = links.get(mailing.utm_source_id, 0)
 
     def _compute_statistics(self):
         self.env["sms.sms"].flush_model()
@@ -335,6 +419,8 @@ class SmsMailing(models.Model):
         "provider_id",
         "company_id",
         "state",
+        "optout_link",
+        "link_tracking",
     )
     def _compute_estimate(self):
         for mailing in self:
@@ -363,6 +449,8 @@ class SmsMailing(models.Model):
         "partner_ids",
         "group_ids",
         "list_ids",
+        "optout_link",
+        "link_tracking",
         "provider_id",
         "state",
         "launch_type",
@@ -395,12 +483,13 @@ class SmsMailing(models.Model):
         )
         notes = []
         try:
-            texts = list(self._final_texts(partners, template).values())
+            texts = list(self._final_texts(partners, template=template).values())
         except UserError as err:
             # A text this user may not render (or that does not render yet):
             # Check and Launch refuse it and say why; the estimate counts the
-            # raw text, and its note says why.
-            texts = [self.body] * len(partners)
+            # raw text (with its opt-out line), and its note says why.
+            raw = dict.fromkeys(partners.ids, self.body or "")
+            texts = list(self._finalize_texts(raw).values())
             notes.append(str(err))
         infos = [segments.analyze(text) for text in texts]
         parts = sum(info.parts for info in infos)
@@ -585,6 +674,13 @@ class SmsMailing(models.Model):
         if self.launch_type == "immediate":
             self.start_date = False
 
+    @api.onchange("template_id")
+    def _onchange_template_id(self):
+        # The template's raw text becomes the mailing's: the mailing's own checks
+        # (macros, rendering restrictions) apply to it like to a typed text.
+        if self.template_id:
+            self.body = self.template_id.body
+
     # ------------------------------------------------------------------
     # Audience
     # ------------------------------------------------------------------
@@ -641,6 +737,34 @@ class SmsMailing(models.Model):
             "recipients": recipients,
             "sample_number": sample,
         }
+
+    def _audience_presence(self):
+        """``(has_contacts, has_recipients)``: whether the audience has a
+        contact, and a contact who would get a message (a valid number, not
+        *Do not use SMS*, not blacklisted). Stops at the first of each, where
+        counting them all (``_audience_stats``) reads the whole audience: at
+        launch, a million contacts took seconds."""
+        self.ensure_one()
+        self.env["res.partner"].flush_model()
+        audience_ids = self._audience_query().subselect()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT EXISTS (SELECT 1 FROM res_partner p WHERE p.id IN %s),
+                       EXISTS (SELECT 1
+                                 FROM res_partner p
+                            LEFT JOIN phone_blacklist bl
+                                   ON bl.number = p.phone_sanitized AND bl.active
+                                WHERE p.id IN %s
+                                  AND p.phone_sanitized IS NOT NULL
+                                  AND p.sms_opt_out IS NOT TRUE
+                                  AND bl.id IS NULL)
+                """,
+                audience_ids,
+                audience_ids,
+            )
+        )
+        return self.env.cr.fetchone()
 
     # ------------------------------------------------------------------
     # Macros
@@ -743,21 +867,141 @@ class SmsMailing(models.Model):
             ) from err
         return mailing
 
-    def _final_texts(self, partners, template=None):
-        """``{partner_id: text}``: the text each of ``partners`` gets, exactly
-        as queued. The estimate, the preview and queuing all read it here."""
-        self.ensure_one()
-        if template is None:
-            template = self._template()
-        return self._render_for(template, partners)
-
     def _render_sample(self, partner=None):
+        """The final text (see ``_final_texts``) for ``partner``, else for the
+        first contact of the audience, else the unrendered text."""
         self.ensure_one()
         if partner is None:
             partner = self.env["res.partner"].search(self._audience_domain(), limit=1)
         if not partner:
-            return self.body or ""
+            return self._finalize_texts({0: self.body or ""})[0]
         return self._final_texts(partner)[partner.id]
+
+    # ------------------------------------------------------------------
+    # Final text: macros, tracked links, opt-out line
+    # ------------------------------------------------------------------
+    def _final_texts(self, partners, sms_ids=None, template=None):
+        """``{partner_id: text}`` exactly as each recipient receives it.
+
+        The one place the sent text is built, used by queuing, the estimate, the
+        preview and the test send: macros filled (``_render_for``), then every
+        URL replaced by the recipient's tracked short link (``link_tracking``),
+        then the opt-out line (``optout_link``). ``sms_ids`` maps each partner
+        to the id of its message; without it (estimate, preview) the id the
+        next message will get stands in, so lengths and parts are the real ones.
+        """
+        self.ensure_one()
+        texts = self._render_for(template or self._template(), partners)
+        return self._finalize_texts(texts, sms_ids)
+
+    def _finalize_texts(self, texts, sms_ids=None):
+        """Add tracked links and the opt-out line to rendered ``texts``
+        (``{key: text}``); ``sms_ids`` maps the same keys to message ids, and
+        only then are missing short links created."""
+        self.ensure_one()
+        if not (self.link_tracking or self.optout_link):
+            return dict(texts)
+        sample_id = None if sms_ids else self._next_sms_id()
+        base_url = self.get_base_url()
+        short = {}
+        if self.link_tracking:
+            own = base_url + "/r/"
+            urls = {
+                url
+                for text in texts.values()
+                for url in campaign.find_urls(text)
+                if not url.startswith(own)
+            }
+            short = self._short_links(urls, create=bool(sms_ids)) if urls else {}
+        secret = self._optout_secret() if self.optout_link else None
+        result = {}
+        for key, text in texts.items():
+            sms_id = sms_ids[key] if sms_ids else sample_id
+            if short:
+                text = campaign.replace_urls(
+                    text, {url: f"{link}/s/{sms_id}" for url, link in short.items()}
+                )
+            if self.optout_link:
+                url = campaign.optout_url(base_url, campaign.sign(secret, sms_id))
+                text = campaign.append_line(text, campaign.optout_line(url))
+            result[key] = text
+        return result
+
+    def _next_sms_id(self):
+        """The id the next ``sms.sms`` will get (the length of sample links)."""
+        self.env.cr.execute(
+            "SELECT last_value + 1 FROM sms_sms_id_seq",
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _reserve_sms_ids(self, count):
+        """``count`` ids of the ``sms.sms`` sequence, for texts that name their
+        own message (opt-out token, tracked links) before it is inserted."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT nextval('sms_sms_id_seq') FROM generate_series(1, %s)",
+                count,
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _optout_secret(self):
+        # sudo: the database secret signs the opt-out tokens; it is never shown.
+        return self.env["ir.config_parameter"].sudo().get_param("database.secret")
+
+    def _short_links(self, urls, create=False):
+        """``{url: short url}`` of this mailing's trackers (the mailing is their
+        UTM source, the medium is SMS). Without ``create``, a URL without a
+        tracker yet gets a placeholder of the same length as a new short link."""
+        self.ensure_one()
+        # sudo: only administrators may create link trackers; the URLs are the
+        # ones of a text the mailing's manager may edit.
+        Tracker = self.env["link.tracker"].sudo()
+        source = self._utm_source(create=create)
+        found = {}
+        if source:
+            for tracker in Tracker.search(
+                [
+                    ("source_id", "=", source.id),
+                    ("url", "in", list(urls)),
+                    ("campaign_id", "=", False),
+                    ("label", "in", (False, "")),
+                ]
+            ):
+                found[tracker.url] = tracker.short_url
+        missing = [url for url in urls if url not in found]
+        if missing and create:
+            medium = (
+                self.env["utm.medium"]
+                .sudo()
+                ._fetch_or_create_utm_medium("sms", module="sms_mailing")
+            )
+            trackers = Tracker.search_or_create(
+                [
+                    {
+                        # a title avoids fetching the page while queuing
+                        "title": url,
+                        "url": url,
+                        "source_id": source.id,
+                        "medium_id": medium.id,
+                    }
+                    for url in missing
+                ]
+            )
+            found.update(zip(missing, trackers.mapped("short_url"), strict=True))
+        elif missing:
+            placeholder = "{}/r/{}".format(self.get_base_url(), "x" * LINK_CODE_LENGTH)
+            found.update(dict.fromkeys(missing, placeholder))
+        return found
+
+    def _utm_source(self, create=False):
+        self.ensure_one()
+        if not self.utm_source_id and create:
+            # sudo: a UTM source per mailing, created by the launch of the mailing.
+            self.sudo().utm_source_id = (
+                self.env["utm.source"].sudo().create({"name": self.name})
+            )
+        return self.utm_source_id
 
     # ------------------------------------------------------------------
     # Actions
@@ -776,12 +1020,12 @@ class SmsMailing(models.Model):
             not self.start_date or self.start_date <= fields.Datetime.now()
         ):
             raise UserError(_("A deferred mailing needs a start date in the future."))
-        stats = self._audience_stats()
-        if not stats["total"]:
+        has_contacts, has_recipients = self._audience_presence()
+        if not has_contacts:
             raise UserError(
                 _("The audience is empty: add contacts, dynamic groups or lists.")
             )
-        if not stats["recipients"]:
+        if not has_recipients:
             raise UserError(
                 _(
                     "Every contact of the audience is excluded (no valid number, "
@@ -814,6 +1058,9 @@ class SmsMailing(models.Model):
     def action_launch(self):
         for mailing in self:
             mailing._check_launchable()
+            if mailing.link_tracking:
+                # created now, not by concurrent queuing batches
+                mailing._utm_source(create=True)
             self.env["res.partner"].flush_model()
             self.env.cr.execute("SELECT COALESCE(max(id), 0) FROM res_partner")
             max_id = self.env.cr.fetchone()[0]
@@ -839,6 +1086,7 @@ class SmsMailing(models.Model):
                     _("Only a draft, scheduled or sending mailing can be canceled.")
                 )
         self.write({"state": "canceled"})
+        self._forget_audience()
         # sudo: the write above proved the right to cancel these mailings;
         # their own queued messages are canceled with them, whoever queued them.
         outgoing = (
@@ -976,6 +1224,55 @@ class SmsMailing(models.Model):
         )
         return action
 
+    def action_view_clicked(self):
+        action = self._action_view_sms([("clicked", "=", True)], _("Clicked"))
+        return action
+
+    def action_view_optout(self):
+        return self._action_view_sms([("optout_at", "!=", False)], _("Opted out"))
+
+    def action_view_links(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Links"),
+            "res_model": "link.tracker",
+            "view_mode": "list,form",
+            "views": [
+                (self.env.ref("sms_mailing.link_tracker_view_list_sms").id, "list"),
+                (False, "form"),
+            ],
+            "domain": [("source_id", "=", self.utm_source_id.id or 0)],
+            "context": {"create": False},
+        }
+
+    def action_save_as_template(self):
+        """A new ``sms.template`` on contacts with the mailing's text."""
+        self.ensure_one()
+        if not (self.body or "").strip():
+            raise UserError(_("Write the text of the mailing first."))
+        self._template()
+        template = self.env["sms.template"].create(
+            {
+                "name": self.name,
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "body": self.body,
+            }
+        )
+        self.template_id = template
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Template saved"),
+                "message": _(
+                    "The text is saved as the SMS template %(name)s.",
+                    name=template.name,
+                ),
+                "type": "success",
+            },
+        }
+
     def action_view_all(self):
         return self._action_view_sms(
             [
@@ -1058,6 +1355,7 @@ class SmsMailing(models.Model):
                     mailing.sudo().write(
                         {"launch_error": str(err), "state": "canceled"}
                     )
+                    mailing._forget_audience()
                     mailing.sudo().message_post(body=str(err))
                     break
                 commit_batch(self.env)
@@ -1105,14 +1403,9 @@ class SmsMailing(models.Model):
         )
         template = self._template()
         Partner = self.env["res.partner"]
-        domain = expression.AND(
-            [
-                self._audience_domain(),
-                [("id", ">", self.audience_cursor), ("id", "<=", self.audience_max_id)],
-            ]
-        )
-        partner_ids = Partner._search(domain, order="id", limit=batch_size)
-        partner_ids = list(partner_ids)
+        if not self.audience_cursor:
+            self._freeze_audience(batch_size)
+        partner_ids = self._take_audience_batch()
         if not partner_ids:
             self.write({"audience_done": True})
             self.env["sms.sms"]._trigger_lanes()
@@ -1132,57 +1425,139 @@ class SmsMailing(models.Model):
             )
         )
         rows = self.env.cr.fetchall()
-        numbers = [row[1] for row in rows if row[1]]
-        self.env["sms.sms"].flush_model()
-        self.env.cr.execute(
-            SQL(
-                "SELECT number FROM sms_sms"
-                " WHERE sms_mailing_id = %s AND number = ANY(%s)"
-                " AND (state != 'canceled' OR failure_type IS NULL"
-                " OR failure_type NOT IN ('sms_duplicate', 'sms_number_missing',"
-                " 'sms_number_format', 'sms_optout', 'sms_blacklist'))",
-                self.id,
-                numbers,
+        seen = self._numbers_with_message([row[1] for row in rows if row[1]])
+        plan, to_render = audience.plan_batch(rows, seen)
+        sms_ids = {}
+        if to_render and (self.optout_link or self.link_tracking):
+            sms_ids = dict(
+                zip(to_render, self._reserve_sms_ids(len(to_render)), strict=True)
             )
-        )
-        seen = {row[0] for row in self.env.cr.fetchall()}
-        to_render = []
-        plan = []
-        for partner_id, e164, raw, optout, blacklisted in rows:
-            if not e164:
-                reason = (
-                    "sms_number_format" if raw and raw.strip() else "sms_number_missing"
-                )
-            elif optout:
-                reason = "sms_optout"
-            elif blacklisted:
-                reason = "sms_blacklist"
-            elif e164 in seen:
-                reason = "sms_duplicate"
-            else:
-                reason = None
-                seen.add(e164)
-                to_render.append(partner_id)
-            plan.append((partner_id, e164 or raw or "", reason))
         bodies = (
-            self._final_texts(Partner.browse(to_render), template) if to_render else {}
+            self._final_texts(
+                Partner.browse(to_render), sms_ids=sms_ids or None, template=template
+            )
+            if to_render
+            else {}
         )
-        self._insert_sms(plan, bodies)
+        self._insert_sms(plan, bodies, sms_ids)
         self.write({"audience_cursor": partner_ids[-1]})
         if to_render:
             self.env["sms.sms"]._trigger_lanes()
         return len(partner_ids)
 
-    def _insert_sms(self, plan, bodies):
+    def _freeze_audience(self, batch_size):
+        """Evaluate the audience once, in one query, and store it as numbered
+        batches of ``batch_size`` contact ids, batch 0 holding the lowest ids
+        (audience order is ascending id, as the duplicate rule wants: the
+        oldest contact keeps the number). Contacts created after the launch
+        (``audience_max_id``) are left out."""
+        self.ensure_one()
+        self.env["res.partner"].flush_model()
+        self.env.cr.execute(
+            SQL("DELETE FROM sms_mailing_batch WHERE mailing_id = %s", self.id)
+        )
+        query = self.env["res.partner"]._search(
+            expression.AND(
+                [self._audience_domain(), [("id", "<=", self.audience_max_id)]]
+            )
+        )
+        if query.is_empty():  # neither contacts nor groups: nothing to store
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO sms_mailing_batch (mailing_id, sequence, partner_ids_text)
+                SELECT %s, numbered.sequence, string_agg(numbered.id::text, ',')
+                  FROM (SELECT audience.id,
+                               (row_number() OVER (ORDER BY audience.id) - 1) / %s
+                               AS sequence
+                          FROM %s AS audience) AS numbered
+              GROUP BY numbered.sequence
+                """,
+                self.id,
+                batch_size,
+                query.subselect(),
+            )
+        )
+
+    def _forget_audience(self):
+        """Drop the part of the frozen audience not queued yet."""
+        # internal bookkeeping of the queuing cron, which users cannot write
+        # (and need not): the mailings are theirs
+        self.env["sms.mailing.batch"].sudo().search(
+            [("mailing_id", "in", self.ids)]
+        ).unlink()
+
+    def _take_audience_batch(self):
+        """The contact ids of the next frozen batch (ascending), removed from
+        the stored audience in the current transaction; ``[]`` at the end."""
+        self.env.cr.execute(
+            SQL(
+                """
+                DELETE FROM sms_mailing_batch
+                 WHERE id = (SELECT id FROM sms_mailing_batch
+                              WHERE mailing_id = %s
+                           ORDER BY sequence LIMIT 1)
+             RETURNING partner_ids_text
+                """,
+                self.id,
+            )
+        )
+        row = self.env.cr.fetchone()
+        # sorted here: string_agg without ORDER BY lets PostgreSQL group the
+        # whole audience by hashing instead of sorting it
+        return sorted(int(pid) for pid in row[0].split(",")) if row else []
+
+    def _numbers_with_message(self, numbers):
+        """Which of ``numbers`` already have a message in the mailing (not an
+        exclusion).
+
+        One probe of the (mailing, number) index a number, whatever the
+        planner believes: while a mailing is being queued its statistics do
+        not know it yet, and ``number = ANY(...)`` was then checked as a filter
+        on every message the mailing already had, in each batch.
+        """
+        self.env["sms.sms"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT n.number
+                  FROM unnest(%s::varchar[]) AS n(number)
+            CROSS JOIN LATERAL (
+                       SELECT 1 FROM sms_sms s
+                        WHERE s.sms_mailing_id = %s AND s.number = n.number
+                          AND (s.state != 'canceled' OR s.failure_type IS NULL
+                               OR s.failure_type NOT IN %s)
+                        LIMIT 1) AS found
+                """,
+                numbers,
+                self.id,
+                audience.EXCLUSIONS,
+            )
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    def _insert_sms(self, plan, bodies, sms_ids=None):
         """Insert the batch's messages in one statement (the launch hot path).
 
         The values travel as one array per column, and PostgreSQL draws the
-        random UUIDs: no SQL object or UUID is built per message in Python.
+        UUIDs: no SQL object or UUID is built per message in Python. A UUID is
+        32 hexadecimal digits as Odoo's, but time-ordered like a UUIDv7 (the
+        milliseconds, then 74 random bits of a UUID4): the batch's keys land at
+        the right edge of the unique index instead of on a random page each,
+        which, once the table holds millions of messages, made every batch
+        read and rewrite thousands of index pages.
+        ``sms_ids`` gives the ids reserved for texts that name their message;
+        the others take the next id of the sequence.
         """
+        sms_ids = sms_ids or {}
         seg_cache = {}
-        columns = ([], [], [], [], [], [], [])
-        numbers, texts, partner_ids, states, reasons, parts_list, encodings = columns
+        columns = ([], [], [], [], [], [], [], [])
+        ids, numbers, texts, partner_ids, states, reasons, parts_list, encodings = (
+            columns
+        )
         for partner_id, number, reason in plan:
+            ids.append(sms_ids.get(partner_id) if reason is None else None)
             body = bodies.get(partner_id, "") if reason is None else ""
             if reason is None and body not in seg_cache:
                 info = segments.analyze(body)
@@ -1203,17 +1578,21 @@ class SmsMailing(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                INSERT INTO sms_sms (uuid, number, body, partner_id, state,
+                INSERT INTO sms_sms (id, uuid, number, body, partner_id, state,
                     failure_type, sms_mailing_id, company_id, requested_provider_id,
                     parts, encoding, create_uid, write_uid, create_date, write_date,
                     to_delete, attempts, is_test)
-                SELECT replace(gen_random_uuid()::text, '-', ''), t.number, t.body,
+                SELECT COALESCE(t.id, nextval('sms_sms_id_seq')),
+                       lpad(to_hex((extract(epoch FROM clock_timestamp())
+                                    * 1000)::bigint), 12, '0')
+                       || right(replace(gen_random_uuid()::text, '-', ''), 20),
+                       t.number, t.body,
                        t.partner_id, t.state, t.failure_type, %s, %s, %s, t.parts,
                        t.encoding, %s, %s, %s, %s, FALSE, 0, FALSE
-                  FROM unnest(%s::varchar[], %s::text[], %s::int[], %s::varchar[],
-                              %s::varchar[], %s::int[], %s::varchar[])
+                  FROM unnest(%s::int[], %s::varchar[], %s::text[], %s::int[],
+                              %s::varchar[], %s::varchar[], %s::int[], %s::varchar[])
                        WITH ORDINALITY
-                       AS t(number, body, partner_id, state, failure_type, parts,
+                       AS t(id, number, body, partner_id, state, failure_type, parts,
                             encoding, position)
               ORDER BY t.position
                 """,

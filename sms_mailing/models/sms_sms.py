@@ -15,8 +15,8 @@ from psycopg2 import errors as pg_errors
 from odoo import _, api, fields, models
 from odoo.tools import SQL, split_every
 
+from ..tools import campaign, quiet_hours, routing, segments
 from ..tools import provider as api_provider
-from ..tools import quiet_hours, routing, segments
 
 _logger = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class SmsSms(models.Model):
     delivered_at = fields.Datetime("Delivered on", readonly=True, copy=False)
     status_checked_at = fields.Datetime(readonly=True, copy=False)
     error_message = fields.Char("Error", readonly=True, copy=False)
+    # Indexed by sms_sms_mailing_number_idx (sms_mailing_id, number), see init().
     route_provider_id = fields.Many2one(
         "sms.provider",
         "Next provider",
@@ -99,7 +100,6 @@ class SmsSms(models.Model):
     sms_mailing_id = fields.Many2one(
         "sms.mailing",
         "Mailing",
-        index="btree_not_null",
         readonly=True,
         ondelete="cascade",
     )
@@ -109,16 +109,33 @@ class SmsSms(models.Model):
         help="A test send: it is sent once and never again by the queue.",
     )
 
+    optout_at = fields.Datetime(
+        "Opted out by link",
+        readonly=True,
+        copy=False,
+        help="When the recipient confirmed the opt-out link of this message.",
+    )
+    link_click_ids = fields.One2many(
+        "link.tracker.click", "sms_sms_id", "Clicks", readonly=True
+    )
+    clicked = fields.Boolean(compute="_compute_clicked", search="_search_clicked")
+
     def init(self):
         # The dispatcher's hot query: outgoing messages in id order.
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS sms_sms_outgoing_id_idx "
             "ON sms_sms (id) WHERE state = 'outgoing'"
         )
+        # A mailing's messages, and the launch's duplicate lookup (a mailing's
+        # messages to given numbers). The field's own index on sms_mailing_id
+        # alone is dropped: during a launch the planner's statistics do not
+        # know the new mailing yet, and it chose that index, then read and
+        # filtered every message already queued, in each batch.
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS sms_sms_mailing_number_idx "
             "ON sms_sms (sms_mailing_id, number) WHERE sms_mailing_id IS NOT NULL"
         )
+        self.env.cr.execute("DROP INDEX IF EXISTS sms_sms__sms_mailing_id_index")
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS sms_sms_lane_idx "
             "ON sms_sms (route_provider_id, id) WHERE state = 'outgoing'"
@@ -135,6 +152,17 @@ class SmsSms(models.Model):
             "CREATE INDEX IF NOT EXISTS sms_sms_pending_provider_idx "
             "ON sms_sms (provider_id, status_checked_at) WHERE state = 'pending'"
         )
+
+    @api.depends("link_click_ids")
+    def _compute_clicked(self):
+        for sms in self:
+            sms.clicked = bool(sms.link_click_ids)
+
+    def _search_clicked(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(_("Unsupported search on Clicked."))
+        positive = (operator == "=") == value
+        return [("link_click_ids", "!=" if positive else "=", False)]
 
     @api.depends("body")
     def _compute_segments(self):
@@ -1405,6 +1433,77 @@ class SmsSms(models.Model):
         )
         retry._update_trackers("outgoing", False)
         return retry
+
+    # ------------------------------------------------------------------
+    # Opt-out link
+    # ------------------------------------------------------------------
+    @api.model
+    def _from_optout_token(self, token):
+        """The mailing message an opt-out token names, or an empty recordset
+        for a malformed, forged or expired (message deleted) token."""
+        # sudo: the token is signed with the database secret; only its holder,
+        # the recipient of that message, reaches the message through it.
+        secret = self.env["ir.config_parameter"].sudo().get_param("database.secret")
+        sms_id = campaign.verify(secret, token)
+        if not sms_id or sms_id >= 2**31:  # ids are PostgreSQL integers
+            return self.browse()
+        sms = self.sudo().browse(sms_id).exists()
+        if not sms.sms_mailing_id or not sms.number:
+            return self.browse()
+        return sms
+
+    def _optout_partners(self):
+        self.ensure_one()
+        # sudo: the contacts with the number that received this message.
+        return (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("phone_sanitized", "=", self.number)])
+        )
+
+    def _is_opted_out(self):
+        self.ensure_one()
+        Blacklist = self.env["phone.blacklist"].sudo()
+        return bool(Blacklist.search_count([("number", "=", self.number)], limit=1))
+
+    def _optout_by_link(self):
+        """The recipient confirmed the opt-out link: no more SMS mailings to
+        this number (Do not use SMS, phone blacklist), logged on the contacts
+        and counted on the mailing."""
+        self.ensure_one()
+        if self.optout_at and self._is_opted_out():
+            return  # the page was posted twice: nothing more to do
+        mailing = self.sms_mailing_id
+        note_env = self.env(context=dict(self.env.context, lang=mailing.user_id.lang))
+        reason = note_env._(
+            "Opted out from mailing %(mailing)s by link.", mailing=mailing.name
+        )
+        # sudo: the visitor holds this message's signed token (see
+        # _from_optout_token); only that number is opted out.
+        self.env["phone.blacklist"].sudo()._add([self.number], message=reason)
+        partners = self._optout_partners()
+        partners.write({"sms_opt_out": True})
+        for partner in partners:
+            partner.message_post(body=reason, subtype_xmlid="mail.mt_note")
+        if not self.optout_at:
+            self.sudo().optout_at = fields.Datetime.now()
+
+    def _undo_optout_by_link(self):
+        """The recipient changed their mind on the opt-out page."""
+        self.ensure_one()
+        mailing = self.sms_mailing_id
+        note_env = self.env(context=dict(self.env.context, lang=mailing.user_id.lang))
+        reason = note_env._(
+            "Opt-out from mailing %(mailing)s undone by link.", mailing=mailing.name
+        )
+        # sudo: as in _optout_by_link, the signed token names this number only.
+        self.env["phone.blacklist"].sudo()._remove([self.number], message=reason)
+        partners = self._optout_partners().filtered("sms_opt_out")
+        partners.write({"sms_opt_out": False})
+        for partner in partners:
+            partner.message_post(body=reason, subtype_xmlid="mail.mt_note")
+        self.sudo().optout_at = False
 
 
 class Claimed(typing.NamedTuple):

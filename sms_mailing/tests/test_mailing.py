@@ -6,6 +6,7 @@ from freezegun import freeze_time
 from odoo import fields, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
+from odoo.tools import SQL
 
 from ..models import sms_mailing as mailing_module
 from ..tools import provider as api
@@ -49,6 +50,8 @@ class TestMailing(SmsProviderCase):
             "name": "Test mailing",
             "body": "Hello {{ object.name }}",
             "group_ids": [(6, 0, self.group.ids)],
+            # texts compared as written: the opt-out line is test_campaign's
+            "optout_link": False,
         }
         values.update(vals)
         return self.env["sms.mailing"].create(values)
@@ -226,6 +229,94 @@ class TestMailing(SmsProviderCase):
         states = sorted(mailing.sms_ids.mapped(lambda s: (s.state, s.failure_type)))
         self.assertEqual(states.count(("outgoing", False)), 1)
         self.assertEqual(states.count(("canceled", "sms_duplicate")), 4)
+
+    def test_audience_is_frozen_when_queuing_starts(self):
+        Partner = self.env["res.partner"]
+        more = Partner.create(
+            [
+                {
+                    "name": f"Tagged {i}",
+                    "mobile": f"+3361234561{i}",
+                    "category_id": [(4, self.tag.id)],
+                }
+                for i in range(3)
+            ]
+        )
+        outsider = Partner.create({"name": "Outsider", "mobile": "+33612345620"})
+        mailing = self._mailing()
+        mailing.action_launch()
+        self.assertEqual(mailing._queue_batch(batch_size=2), 2)
+        self.assertEqual(mailing.sms_ids.partner_id, self.ann | self.bob)
+        # the group changes after the first batch: the launch does not follow
+        more[2].category_id = [(3, self.tag.id)]
+        outsider.category_id = [(4, self.tag.id)]
+        while not mailing.audience_done:
+            mailing._queue_batch(batch_size=2)
+        self.assertEqual(mailing.sms_ids.partner_id, self.ann | self.bob | more)
+        self.assertEqual(set(mailing.sms_ids.mapped("state")), {"outgoing"})
+        Batch = self.env["sms.mailing.batch"]
+        self.assertFalse(Batch.search([("mailing_id", "=", mailing.id)]))
+
+    def test_audience_emptied_before_queuing_queues_nothing(self):
+        mailing = self._mailing()
+        mailing.action_launch()
+        # A launched mailing's audience cannot change through the ORM any more
+        # (issue 9): the groups disappear behind its back.
+        field = mailing._fields["group_ids"]
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM %s WHERE %s = %s",
+                SQL.identifier(field.relation),
+                SQL.identifier(field.column1),
+                mailing.id,
+            )
+        )
+        mailing.invalidate_recordset(["group_ids"])
+        self.env["sms.mailing"]._cron_process()
+        self.assertTrue(mailing.audience_done)
+        self.assertFalse(mailing.sms_ids)
+        self.assertEqual(mailing.state, "done")
+
+    def test_error_during_queuing_cancels_and_drops_the_rest(self):
+        mailing = self._mailing()
+        mailing.action_launch()
+        mailing._queue_batch(batch_size=1)
+        # The text of a launched mailing cannot change through the ORM any more
+        # (issue 9): it is broken behind its back.
+        self.env.cr.execute(
+            "UPDATE sms_mailing SET body = %s WHERE id = %s",
+            ["Hello {{ object.no_such_field }}", mailing.id],
+        )
+        mailing.invalidate_recordset(["body"])
+        self.env["sms.mailing"]._cron_process()
+        self.assertEqual(mailing.state, "canceled")
+        self.assertIn("no_such_field", mailing.launch_error)
+        self.assertEqual(len(mailing.sms_ids), 1)
+        Batch = self.env["sms.mailing.batch"]
+        self.assertFalse(Batch.search([("mailing_id", "=", mailing.id)]))
+
+    def test_cancel_during_queuing_drops_the_rest_of_the_audience(self):
+        Partner = self.env["res.partner"]
+        Partner.create(
+            [
+                {
+                    "name": f"Tagged {i}",
+                    "mobile": f"+3361234561{i}",
+                    "category_id": [(4, self.tag.id)],
+                }
+                for i in range(3)
+            ]
+        )
+        mailing = self._mailing()
+        mailing.action_launch()
+        mailing._queue_batch(batch_size=2)
+        Batch = self.env["sms.mailing.batch"]
+        self.assertEqual(Batch.search_count([("mailing_id", "=", mailing.id)]), 2)
+        mailing.action_cancel()
+        self.assertFalse(Batch.search([("mailing_id", "=", mailing.id)]))
+        self.env["sms.mailing"]._cron_process()
+        self.assertEqual(len(mailing.sms_ids), 2)
+        self.assertEqual(set(mailing.sms_ids.mapped("state")), {"canceled"})
 
     # -- cancel, copy, retry, test -------------------------------------------
     def test_cancel_stops_sending(self):

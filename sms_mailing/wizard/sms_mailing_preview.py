@@ -34,7 +34,7 @@ class SmsMailingPreview(models.TransientModel):
         for wizard in self:
             mailing = wizard.mailing_id
             if not wizard.partner_id:
-                wizard.body = mailing.body
+                wizard.body = mailing._finalize_texts({0: mailing.body or ""})[0]
             else:
                 wizard.body = mailing._final_texts(wizard.partner_id)[
                     wizard.partner_id.id

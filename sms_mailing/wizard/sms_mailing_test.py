@@ -31,9 +31,12 @@ class SmsMailingTest(models.TransientModel):
             raise UserError(self._number_error(country))
         if not (mailing.body or "").strip():
             raise UserError(_("Write the text of the mailing first."))
-        body = (
-            mailing._render_sample(self.partner_id) if self.partner_id else mailing.body
+        texts = (
+            mailing._render_for(mailing._template(), self.partner_id)
+            if self.partner_id
+            else {0: mailing.body}
         )
+        key = next(iter(texts))
         # sudo: only SMS Managers reach this wizard (ir.model.access); the test
         # message goes to the number they typed, with the text they could render.
         sms = (
@@ -42,7 +45,7 @@ class SmsMailingTest(models.TransientModel):
             .create(
                 {
                     "number": e164,
-                    "body": body,
+                    "body": texts[key],
                     "partner_id": False,
                     "sms_mailing_id": mailing.id,
                     "requested_provider_id": mailing.provider_id.id,
@@ -52,6 +55,8 @@ class SmsMailingTest(models.TransientModel):
                 }
             )
         )
+        # The final text names its message (opt-out token, tracked links).
+        sms.body = mailing._finalize_texts(texts, sms_ids={key: sms.id})[key]
         sms.send()
         if sms.state == "error":
             raise UserError(

@@ -17,6 +17,11 @@ class SmsPartnerSend(models.TransientModel):
     )
     number_e164 = fields.Char("International number", compute="_compute_number_e164")
     number_error = fields.Char(compute="_compute_number_e164")
+    template_id = fields.Many2one(
+        "sms.template",
+        domain=[("model", "=", "res.partner")],
+        help="Fills the message with the template's text for this contact.",
+    )
     body = fields.Text("Message")
     candidate_provider_ids = fields.Many2many(
         "sms.provider", compute="_compute_candidate_provider_ids"
@@ -76,6 +81,19 @@ class SmsPartnerSend(models.TransientModel):
         for wizard in self:
             if wizard.provider_id not in wizard.candidate_provider_ids:
                 wizard.provider_id = wizard.candidate_provider_ids[:1]
+
+    @api.onchange("template_id")
+    def _onchange_template_id(self):
+        if not self.template_id:
+            return
+        if self.partner_id:
+            # Rendered by the template itself (mail.render.mixin): the same
+            # engine and the same rendering restrictions as Odoo's SMS composer.
+            self.body = self.template_id._render_field(
+                "body", self.partner_id.ids, compute_lang=True
+            )[self.partner_id.id]
+        else:
+            self.body = self.template_id.body
 
     @api.depends("body")
     def _compute_segments(self):

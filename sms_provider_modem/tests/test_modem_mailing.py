@@ -39,6 +39,7 @@ class TestModemMailing(ModemCase):
                 "body": "Bonjour {{ object.name }}, -20% {ce week-end} : 15€ !",
                 "group_ids": [(6, 0, self.group.ids)],
                 "provider_id": self.provider.id,
+                "optout_link": False,  # texts compared as written
             }
         )
         mailing.action_launch()

@@ -2,3 +2,4 @@ from . import test_smsru_callback
 from . import test_smsru_provider
 from . import test_smsru_outage
 from . import test_smsru_inflight
+from . import test_smsru_campaign

@@ -179,10 +179,7 @@ class FakeSmsRu:
         """Make the next ``count`` requests fail (after ``after`` good ones).
 
         ``mode``: ``"timeout"`` (answer after ``sleep`` seconds, nothing done),
-        ``"drop"`` (read the request, close the connection without an answer,
-        nothing done: what a client sees when the line breaks while it waits;
-        Odoo's test runner raises every client timeout to 10 s, so a timeout
-        test cannot make a client give up quickly, a dropped line can),
+        ``"drop"`` (the connection closes without an answer),
         ``"http500"`` (an HTML error page), ``"garbage"`` (not JSON) or an SMS.ru
         request error code (``220``, ``500``, ``201``, ``200``...).
         """
@@ -255,7 +252,7 @@ class FakeSmsRu:
             time.sleep(self.sleep)
             return 200, "text/plain", "ignored"
         if failure == "drop":
-            return None
+            return None, None, None
         if failure == "http500":
             return 500, "text/html", "<html><body>502 Bad Gateway</body></html>"
         if failure == "garbage":
@@ -465,11 +462,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = self.rfile.read(length).decode("utf-8")
             if self.headers.get_content_type() == "application/x-www-form-urlencoded":
                 params.update(urllib.parse.parse_qsl(body, keep_blank_values=True))
-        answer = self.fake.handle(self.command, split.path.strip("/"), params, body)
-        if answer is None:  # "drop": the line breaks before any answer
+        status, content_type, text = self.fake.handle(
+            self.command, split.path.strip("/"), params, body
+        )
+        if status is None:
+            # "drop": the request was read (and, for a send, carried out), the
+            # connection closes without an answer.
             self.close_connection = True
             return
-        status, content_type, text = answer
         data = text.encode("utf-8")
         try:
             self.send_response(status)

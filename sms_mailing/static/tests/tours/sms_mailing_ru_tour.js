@@ -24,7 +24,7 @@ registry.category("web_tour.tours").add("sms_mailing_ru_mailing_form", {
         },
         { trigger: ".o_notebook .nav-link:contains('Текст сообщения')" },
         {
-            trigger: ".o_sms_segment_counter:contains('Символов: 32 · UCS-2 · Частей: 1 (до 70)')",
+            trigger: ".o_sms_segment_counter:contains('Символов: 32 · UCS-2 · Частей: 1 (не более 70)')",
         },
     ],
 });
@@ -47,7 +47,7 @@ registry.category("web_tour.tours").add("sms_mailing_ru_send_dialog", {
         {
             content: "The counter follows the typing, in Russian",
             trigger:
-                ".modal .o_sms_segment_counter:contains('Символов: 12 · UCS-2 · Частей: 1 (до 70) · Осталось в этой части: 58')",
+                ".modal .o_sms_segment_counter:contains('Символов: 12 · UCS-2 · Частей: 1 (не более 70) · Осталось в этой части: 58')",
         },
         {
             content: "The server's cost follows the typing, the Russian way",
