@@ -1,15 +1,6 @@
 from odoo import _, api, fields, models
 
-
-def split_name(name, is_company=False):
-    """``"Anna Maria Smith"`` -> ``("Anna", "Maria Smith")``.
-
-    A company, or a name of one word, is all first name and no last name.
-    """
-    words = (name or "").split()
-    if is_company or len(words) < 2:
-        return (name or "").strip(), ""
-    return words[0], " ".join(words[1:])
+from ..tools.macros import split_name
 
 
 class ResPartner(models.Model):

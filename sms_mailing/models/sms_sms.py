@@ -4,7 +4,6 @@ import contextlib
 import dataclasses
 import logging
 import queue
-import threading
 import time
 import typing
 from collections import defaultdict
@@ -16,7 +15,8 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL, split_every
 
 from ..tools import provider as api_provider
-from ..tools import quiet_hours, routing, segments
+from ..tools import quiet_hours, routing, segments, settings, transaction
+from ..tools.transaction import commit_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -30,16 +30,6 @@ LANE_SLOTS = 16
 # worker (or the provider's line) died: it may have been sent, it is never
 # resent automatically.
 IN_DOUBT = api_provider.FAILURE_IN_DOUBT
-
-
-def _testing():
-    return getattr(threading.current_thread(), "testing", False)
-
-
-def commit_batch(env):
-    """Commit a finished batch so that it survives a crash; never under tests."""
-    if not _testing():
-        env.cr.commit()  # pylint: disable=invalid-commit
 
 
 class SmsSms(models.Model):
@@ -231,14 +221,6 @@ class SmsSms(models.Model):
     # and committed before any provider sees them; the lock is held until their
     # results are committed. A ``process`` message whose lock nobody holds was
     # handed over by a worker that died: it is "in doubt" (``IN_DOUBT``).
-    def _param(self, key, default):
-        # sudo: a technical setting, only read
-        value = self.env["ir.config_parameter"].sudo().get_param(key)
-        try:
-            return type(default)(value) if value else default
-        except ValueError:
-            return default
-
     @api.model
     def _lane_crons(self):
         """The scheduled actions that run dispatch lanes (active ones)."""
@@ -276,7 +258,7 @@ class SmsSms(models.Model):
         again when work is left. Never reports work left to Odoo's cron
         runner, which would run it again in the same worker up to ten times
         and could overrun ``limit_time_real_cron``."""
-        budget = self._param("sms_mailing.lane_time_budget", 15.0)
+        budget = settings.get(self.env, "sms_mailing.lane_time_budget")
         return self._dispatch_queue(time_budget=budget, lane=True)
 
     @api.model
@@ -294,9 +276,11 @@ class SmsSms(models.Model):
         company_ids = self._provider_company_ids()
         if not company_ids:
             return 0
-        batch_size = batch_size or self._param("sms_mailing.dispatch_batch_size", 200)
+        batch_size = batch_size or settings.get(
+            self.env, "sms_mailing.dispatch_batch_size"
+        )
         if time_budget is None:
-            time_budget = self._param("sms_mailing.dispatch_time_budget", 45.0)
+            time_budget = settings.get(self.env, "sms_mailing.dispatch_time_budget")
         deadline = time.monotonic() + time_budget
         recovered = self._recover_in_doubt()
         recovered |= self._recover_stuck(company_ids)
@@ -420,7 +404,7 @@ class SmsSms(models.Model):
     @api.model
     def _routing_elsewhere(self, company_ids):
         """Whether due messages wait for a routing another transaction holds."""
-        if _testing():
+        if transaction.testing():
             return False
         self.env.cr.execute(
             SQL(
@@ -584,7 +568,7 @@ class SmsSms(models.Model):
         """Messages left ``process`` without a lane lock (sent outside a lane,
         or before lanes existed) for ``sms_mailing.stuck_after_minutes``: in
         doubt, failed, never resent blindly."""
-        minutes = self._param("sms_mailing.stuck_after_minutes", 60)
+        minutes = settings.get(self.env, "sms_mailing.stuck_after_minutes")
         limit = fields.Datetime.now() - timedelta(minutes=minutes)
         domain = [
             ("state", "=", "process"),
@@ -612,9 +596,7 @@ class SmsSms(models.Model):
         """
         # sudo: a lane (a cron) sends every company's queued messages.
         self = self.sudo().with_context(sms_skip_msg_notification=True)
-        probe = provider._get_client()
-        chunk_size = probe.max_batch
-        probe.close()
+        chunk_size = provider._client_trait("max_batch")
         if provider.rate_limit:
             chunk_size = max(1, min(chunk_size, int(provider.rate_limit)))
         inflight = provider._inflight()
@@ -1064,7 +1046,7 @@ class SmsSms(models.Model):
         todo = self - too_long
         if not todo:
             return results
-        size = provider._get_client().max_batch
+        size = provider._client_trait("max_batch")
         if provider.rate_limit:
             size = max(1, min(size, int(provider.rate_limit)))
         # The client is opened per chunk: a provider that guards a shared line
@@ -1158,7 +1140,7 @@ class SmsSms(models.Model):
             ):
                 delay = routing.backoff_seconds(
                     sms.attempts,
-                    base=self._param("sms_mailing.retry_base_seconds", 60),
+                    base=settings.get(self.env, "sms_mailing.retry_base_seconds"),
                 )
                 key = ("outgoing", False, result.error, now + timedelta(seconds=delay))
                 retry_ids.append(sms.id)
@@ -1273,8 +1255,8 @@ class SmsSms(models.Model):
     @api.model
     def _poll_statuses(self, limit=None):
         """Ask providers with a status API about messages still ``pending``."""
-        limit = limit or self._param("sms_mailing.status_poll_limit", 5000)
-        max_age = self._param("sms_mailing.status_max_age_hours", 72)
+        limit = limit or settings.get(self.env, "sms_mailing.status_poll_limit")
+        max_age = settings.get(self.env, "sms_mailing.status_max_age_hours")
         since = fields.Datetime.now() - timedelta(hours=max_age)
         updated = self.browse()
         # sudo: the status cron asks every provider about its own messages.
