@@ -409,13 +409,18 @@ class SmsProvider(models.Model):
     def _check_text(self, text):
         """Raise a clear error when ``text`` cannot go through this provider."""
         self.ensure_one()
-        info = segments.analyze(text or "")
+        info = self._analyze_text(text)
         if not info.parts:
             raise UserError(_("The message is empty."))
         error = self._too_long_error(info.parts)
         if error:
             raise UserError(error)
         return info
+
+    def _analyze_text(self, text):
+        """Encoding and parts of ``text`` as this provider sends it (provider
+        addons that change the text, e.g. transliteration, override it)."""
+        return segments.analyze(text or "")
 
     def _too_long_error(self, parts):
         """The sentence refusing a message of ``parts`` parts, or ``None``."""
@@ -437,7 +442,7 @@ class SmsProvider(models.Model):
         """
         self.ensure_one()
         numbers = list(numbers)
-        parts = segments.analyze(text or "").parts
+        parts = self._analyze_text(text).parts
         result = {
             "available": False,
             "total_cost": 0.0,

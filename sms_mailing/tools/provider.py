@@ -177,7 +177,12 @@ class SmsProviderClient:
 
     # -- inbound ---------------------------------------------------------
     def fetch_inbound(self):
-        """Return new :class:`InboundMessage` (and forget them on the gateway)."""
+        """Return the :class:`InboundMessage` waiting on the gateway.
+
+        The core stores each once (by ``provider_message_id``), so a message
+        returned twice is harmless. A gateway that keeps them until told (a
+        modem's SIM) deletes them in its addon, after they are committed.
+        """
         raise NotSupported()
 
     def close(self):
