@@ -60,9 +60,6 @@ class ResPartner(models.Model):
 
     def action_view_sms(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_mailing.sms_sms_action"
+        return self.env["sms.sms"]._action_open(
+            [("partner_id", "=", self.id)], {"default_partner_id": self.id}
         )
-        action["domain"] = [("partner_id", "=", self.id)]
-        action["context"] = {"default_partner_id": self.id}
-        return action

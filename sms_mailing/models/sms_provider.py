@@ -272,12 +272,7 @@ class SmsProvider(models.Model):
 
     def action_view_sms(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_mailing.sms_sms_action"
-        )
-        action["domain"] = [("provider_id", "=", self.id)]
-        action["context"] = {}
-        return action
+        return self.env["sms.sms"]._action_open([("provider_id", "=", self.id)])
 
     def _notify(self, title, message, kind):
         return {

@@ -1341,6 +1341,15 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
+    @api.model
+    def _action_open(self, domain, context=None):
+        """The SMS list on the messages matching ``domain``."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_mailing.sms_sms_action"
+        )
+        action.update(domain=domain, context=context or {})
+        return action
+
     def action_retry(self):
         """Queue failed or canceled messages again."""
         retry = self.filtered(lambda s: s.state in ("error", "canceled"))
