@@ -30,6 +30,8 @@ LANE_SLOTS = 16
 # worker (or the provider's line) died: it may have been sent, it is never
 # resent automatically.
 IN_DOUBT = api_provider.FAILURE_IN_DOUBT
+# After a dispatch, statuses are first asked for this much later.
+FIRST_STATUS_POLL_DELAY = timedelta(seconds=30)
 
 
 class SmsSms(models.Model):
@@ -317,7 +319,7 @@ class SmsSms(models.Model):
             self._trigger_lanes()
         if total:
             # Ask for delivery statuses soon, and let mailings see their progress.
-            soon = fields.Datetime.now() + timedelta(seconds=30)
+            soon = fields.Datetime.now() + FIRST_STATUS_POLL_DELAY
             self.env.ref("sms_mailing.ir_cron_sms_poll_status")._trigger(soon)
         if total or recovered:
             self.env.ref("sms_mailing.ir_cron_sms_mailing_process")._trigger()
@@ -872,26 +874,27 @@ class SmsSms(models.Model):
         per message: this is the path every campaign message takes)."""
         now = fields.Datetime.now()
         price = provider.price_per_part
-        ids, states, pids, costs, parts = [], [], [], [], []
+        ids, states, references, costs, parts = [], [], [], [], []
         for row in rows:
             result = results[row.id]
             count = result.parts or row.parts
             ids.append(row.id)
             delivered = result.status == api_provider.DELIVERED
             states.append("sent" if delivered else "pending")
-            pids.append(result.provider_message_id)
+            references.append(result.provider_message_id)
             costs.append(result.cost if result.cost is not None else count * price)
             parts.append(count)
         self.env.cr.execute(
             SQL(
-                "UPDATE sms_sms AS s SET state = v.state, provider_message_id = v.pid,"
+                "UPDATE sms_sms AS s SET state = v.state,"
+                " provider_message_id = v.reference,"
                 " cost = v.cost, parts = v.parts, provider_id = %s, sent_at = %s,"
                 " delivered_at = CASE WHEN v.state = 'sent' THEN %s"
                 " ELSE s.delivered_at END, failure_type = NULL, error_message = NULL,"
                 " next_attempt_at = NULL, dispatch_lock = NULL, write_date = %s,"
                 " write_uid = %s"
                 " FROM unnest(%s::int[], %s::varchar[], %s::varchar[], %s::numeric[],"
-                " %s::int[]) AS v(id, state, pid, cost, parts) WHERE s.id = v.id",
+                " %s::int[]) AS v(id, state, reference, cost, parts) WHERE s.id = v.id",
                 provider.id,
                 now,
                 now,
@@ -899,7 +902,7 @@ class SmsSms(models.Model):
                 self.env.uid,
                 ids,
                 states,
-                pids,
+                references,
                 costs,
                 parts,
             )
@@ -1192,9 +1195,9 @@ class SmsSms(models.Model):
     def _write_provider_answers(self, rows):
         self.env.cr.execute(
             SQL(
-                "UPDATE sms_sms AS s SET provider_message_id = v.pid,"
+                "UPDATE sms_sms AS s SET provider_message_id = v.reference,"
                 " cost = v.cost, parts = v.parts"
-                " FROM (VALUES %s) AS v(id, pid, cost, parts) WHERE s.id = v.id",
+                " FROM (VALUES %s) AS v(id, reference, cost, parts) WHERE s.id = v.id",
                 SQL(", ").join(
                     SQL("(%s, %s::varchar, %s::numeric, %s)", *row) for row in rows
                 ),
@@ -1243,7 +1246,10 @@ class SmsSms(models.Model):
             # Notifications and mailing traces know no such failure type.
             failure_type = "unknown"
         if state == "error" and failure_type in self.DELIVERY_ERRORS:
-            trackers._action_update_from_provider_error(failure_type[4:])
+            # Odoo's tracker takes the delivery error without its "sms_" prefix.
+            trackers._action_update_from_provider_error(
+                failure_type.removeprefix("sms_")
+            )
         else:
             trackers._action_update_from_sms_state(
                 state, failure_type=failure_type or False
@@ -1293,7 +1299,7 @@ class SmsSms(models.Model):
         updates = [u for u in updates if u.provider_message_id and not u.transient]
         if not updates:
             return self.browse()
-        pids = list({u.provider_message_id for u in updates})
+        references = list({u.provider_message_id for u in updates})
         self.flush_model()
         self.env.cr.execute(
             SQL(
@@ -1301,14 +1307,14 @@ class SmsSms(models.Model):
                 " FROM sms_sms WHERE provider_id = %s AND provider_message_id = ANY(%s)"
                 " ORDER BY provider_message_id, (state = 'pending') DESC, id DESC",
                 provider.id,
-                pids,
+                references,
             )
         )
-        by_pid = dict(self.env.cr.fetchall())
+        sms_id_by_reference = dict(self.env.cr.fetchall())
         now = fields.Datetime.now()
         touched = self.browse()
         for update in updates:
-            sms = self.browse(by_pid.get(update.provider_message_id))
+            sms = self.browse(sms_id_by_reference.get(update.provider_message_id))
             if not sms:
                 continue
             values = {}

@@ -278,8 +278,8 @@ class SmsProvider(models.Model):
             )
         )
         candidates = {}
-        for pid, state in self.env.cr.fetchall():
-            candidates.setdefault(pid, state)
+        for message_id, state in self.env.cr.fetchall():
+            candidates.setdefault(message_id, state)
         return self._apply_status_updates(match_reports(reports, candidates))
 
     def _modem_apply_reports_on_commit(self, reports):

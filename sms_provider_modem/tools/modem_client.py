@@ -466,10 +466,10 @@ def match_reports(updates, candidates):
     - reports of other parts, and "still trying", change nothing.
     """
     by_reference = {}
-    for pid in candidates:
-        for position, value in enumerate(pid.split(",")):
+    for message_id in candidates:
+        for position, value in enumerate(message_id.split(",")):
             if value.isdigit():
-                by_reference.setdefault(int(value), (pid, position))
+                by_reference.setdefault(int(value), (message_id, position))
     results = []
     for update in updates:
         try:
@@ -479,12 +479,14 @@ def match_reports(updates, candidates):
         found = by_reference.get(reference)
         if not found:
             continue
-        pid, position = found
-        last = position == pid.count(",")
+        message_id, position = found
+        last = position == message_id.count(",")
         if update.state == api.STATE_ERROR:
-            results.append(dataclasses.replace(update, provider_message_id=pid))
+            results.append(dataclasses.replace(update, provider_message_id=message_id))
         elif (
-            update.state == api.STATE_DELIVERED and last and candidates[pid] != "error"
+            update.state == api.STATE_DELIVERED
+            and last
+            and candidates[message_id] != "error"
         ):
-            results.append(dataclasses.replace(update, provider_message_id=pid))
+            results.append(dataclasses.replace(update, provider_message_id=message_id))
     return results
