@@ -215,7 +215,6 @@ class SmsProvider(models.Model):
                     )
 
     def _store_availability(self, availability):
-        super()._store_availability(availability)
         if self.provider_type == "modem":
             details = availability.details
             self.write(
@@ -225,6 +224,7 @@ class SmsProvider(models.Model):
                     "modem_registration": details.get("registration") or False,
                 }
             )
+        return super()._store_availability(availability)
 
     # ------------------------------------------------------------------
     # Inbound messages and status reports
