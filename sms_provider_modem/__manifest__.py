@@ -1,7 +1,7 @@
 {
     "name": "SMS Provider: GSM Modem",
     "summary": "Send and receive SMS through a GSM modem on a serial port",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Marketing/SMS",
     "website": "https://github.com/sms-mailing/sms-mailing",
     "author": "SMS Mailing Contributors",
@@ -9,7 +9,6 @@
     "depends": ["sms_mailing"],
     "external_dependencies": {"python": ["pyserial"]},
     "data": [
-        "data/ir_cron_data.xml",
         "views/sms_provider_views.xml",
     ],
     "installable": True,

@@ -94,7 +94,7 @@ def test_normalize_gives_e164_or_a_failure_type(number, region):
         assert E164.fullmatch(e164), e164
         # already normal: unchanged, whatever the region
         assert phone.normalize(e164, "FR") == (e164, None)
-        assert phone.region_of(e164)
+        assert phonenumbers.region_code_for_number(phonenumbers.parse(e164))
         assert phone.digits(e164) == e164[1:]
     else:
         assert e164 is None

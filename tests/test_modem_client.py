@@ -295,7 +295,7 @@ def test_status_reports_by_message_reference(fake):
     fake.report(200, 0x00)
     fake.report(201, 0x46)  # validity period expired
     fake.report(202, 0x21)  # recipient busy, still trying
-    updates = client.fetch_status_reports()
+    updates = client.poll().reports
     assert all(isinstance(u, ModemStatusUpdate) for u in updates)
     by_id = {u.provider_message_id: u for u in updates}
     assert by_id["200"].state == api.STATE_DELIVERED and by_id["200"].final
@@ -305,7 +305,7 @@ def test_status_reports_by_message_reference(fake):
     assert by_id["201"].failure_type == "sms_expired"
     assert "Validity period expired" in by_id["201"].error
     assert by_id["202"].state == api.STATE_PENDING and not by_id["202"].final
-    assert client.fetch_status_reports() == []  # each report once
+    assert client.poll().reports == []  # each report once
 
 
 @pytest.mark.parametrize("mode, mem", [("cdsi", "SM"), ("cdsi-sr", "SR")])
@@ -313,7 +313,7 @@ def test_stored_status_reports_are_read_then_deleted_on_request(fake, mode, mem)
     client = make_client(fake, delivery_reports=True)
     (result,) = send(client, "stored report")
     fake.report(int(result.provider_message_id), 0x00, mode=mode)
-    (update,) = client.fetch_status_reports()
+    (update,) = client.poll().reports
     assert update.state == api.STATE_DELIVERED
     assert update.storage_key == (mem, fake.sim(mem)[0])
     assert fake.sim(mem)  # still there until the caller says so
@@ -346,7 +346,7 @@ def test_stored_report_mode_lists_the_report_memory(fake):
     fake.report(mr, 0x00, mode="cdsi-sr")
     fake.report(mr, 0x00, mode="cdsi")
     client.driver.urcs.clear()
-    reports = client.fetch_status_reports()
+    reports = client.poll().reports
     assert sorted(r.storage_key[0] for r in reports) == ["SM", "SR"]
     client.delete_stored([r.storage_key for r in reports])
     assert (fake.sim("SM"), fake.sim("SR")) == ([], [])
@@ -389,7 +389,7 @@ def test_report_for_a_wrapped_reference_reaches_the_newest_message(fake):
     first, second = send(client, "before wrap", "after wrap")
     assert (first.provider_message_id, second.provider_message_id) == ("255", "0")
     fake.report(0, 0x00)
-    (update,) = client.fetch_status_reports()
+    (update,) = client.poll().reports
     # "0" also names a message 256 sends ago; the newest pending one wins
     (matched,) = match_reports(
         [update], {"0": "pending", "255": "pending", "0,1": "sent"}

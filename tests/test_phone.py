@@ -67,13 +67,6 @@ def test_normalize_accepts_non_string():
     assert normalize("+" + str(33612345678)) == ("+33612345678", None)
 
 
-def test_region_of():
-    assert phone.region_of("+33612345678") == "FR"
-    assert phone.region_of("+79251234567") == "RU"
-    assert phone.region_of("+375291234567") == "BY"
-    assert phone.region_of("not a number") is None
-
-
 def test_digits():
     assert digits("+7 925 123-45-67") == "79251234567"
     assert digits("+33612345678") == "33612345678"

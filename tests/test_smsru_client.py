@@ -180,19 +180,12 @@ def test_send_options_and_test_mode(server, make_client):
     assert server.balance == balance
 
 
-def test_options_off_by_default_and_deferred_time(server, client):
-    at = datetime.datetime.now(datetime.timezone.utc).replace(
-        tzinfo=None, microsecond=0
-    )
-    at += datetime.timedelta(hours=2)
-    client.send(messages(1), send_at=at)
+def test_options_off_by_default(server, client):
+    client.send(messages(1))
 
     params = server.requests[0].params
-    for key in ("from", "ttl", "daytime", "translit", "test"):
+    for key in ("from", "ttl", "daytime", "translit", "test", "time"):
         assert key not in params
-    assert int(params["time"]) == int(
-        at.replace(tzinfo=datetime.timezone.utc).timestamp()
-    )
 
 
 def test_per_number_failures_read_one_by_one(server, client):

@@ -1,15 +1,6 @@
 from odoo import _, api, fields, models
 
-
-def split_name(name, is_company=False):
-    """``"Anna Maria Smith"`` -> ``("Anna", "Maria Smith")``.
-
-    A company, or a name of one word, is all first name and no last name.
-    """
-    words = (name or "").split()
-    if is_company or len(words) < 2:
-        return (name or "").strip(), ""
-    return words[0], " ".join(words[1:])
+from ..tools.macros import split_name
 
 
 class ResPartner(models.Model):
@@ -69,9 +60,6 @@ class ResPartner(models.Model):
 
     def action_view_sms(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_mailing.sms_sms_action"
+        return self.env["sms.sms"]._action_open(
+            [("partner_id", "=", self.id)], {"default_partner_id": self.id}
         )
-        action["domain"] = [("partner_id", "=", self.id)]
-        action["context"] = {"default_partner_id": self.id}
-        return action

@@ -17,7 +17,8 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools import contact_import as reader
-from .sms_sms import commit_batch
+from ..tools import settings
+from ..tools.transaction import commit_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -376,11 +377,7 @@ class SmsContactImport(models.Model):
             self.list_id = self.env["sms.mailing.list"].create(
                 {"name": self.list_name.strip(), "company_id": self.company_id.id}
             )
-        sync_limit = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("sms_mailing.import_sync_lines", 2000)
-        )
+        sync_limit = settings.get(self.env, "sms_mailing.import_sync_lines")
         self.write({"state": "running", "processed_count": 0, "error": False})
         if self.line_count > sync_limit:
             self.env.ref("sms_mailing.ir_cron_sms_contact_import")._trigger()
@@ -402,11 +399,7 @@ class SmsContactImport(models.Model):
     def _cron_process(self, time_budget=None):
         """Import the files waiting in the background, batch after batch."""
         if time_budget is None:
-            time_budget = float(
-                self.env["ir.config_parameter"]
-                .sudo()
-                .get_param("sms_mailing.import_time_budget", 50)
-            )
+            time_budget = settings.get(self.env, "sms_mailing.import_time_budget")
         deadline = time.monotonic() + time_budget
         for record in self.search([("state", "=", "running")], order="id"):
             # The import runs with the rights of the user who started it.
@@ -467,11 +460,7 @@ class SmsContactImport(models.Model):
         know their numbers (duplicates inside the file).
         """
         self.ensure_one()
-        batch_size = int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("sms_mailing.import_batch_size", 500)
-        )
+        batch_size = settings.get(self.env, "sms_mailing.import_batch_size")
         info = self._file_info()
         data = self._data()
         mapping = [col.field or None for col in self.column_ids.sorted("index")]

@@ -4,21 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from ..tools import phone
-
-DEFAULT_STOP_KEYWORDS = "STOP, STOPALL, UNSUBSCRIBE, ARRET, СТОП, PARAR"
-
-
-def parse_keywords(text):
-    """``"STOP, Arret"`` -> ``{"STOP", "ARRET"}`` (casefolded, spaces removed)."""
-    return {
-        "".join(word.split()).casefold()
-        for word in (text or "").split(",")
-        if word.strip()
-    }
-
-
-def is_stop(body, keywords):
-    return "".join((body or "").split()).casefold() in keywords
+from ..tools.keywords import DEFAULT_STOP_KEYWORDS, is_stop, parse_keywords
 
 
 class SmsInbound(models.Model):
@@ -106,7 +92,9 @@ class SmsInbound(models.Model):
             e164, _error = phone.normalize(message.number)
             number = e164 or message.number
             partners = self._find_partners(e164)
-            stop = is_stop(message.body, keywords)
+            # A sender that is no phone number (a short code, "MyBank") cannot be
+            # blacklisted nor match a contact: the text is kept, nothing more.
+            stop = bool(e164) and is_stop(message.body, keywords)
             inbound = self.create(
                 {
                     "number": number,
@@ -128,9 +116,7 @@ class SmsInbound(models.Model):
                     message_type="comment",
                     subtype_xmlid="mail.mt_note",
                 )
-            # A sender that is no phone number (a short code, "MyBank") cannot be
-            # blacklisted nor match a contact: the text is kept, nothing more.
-            if stop and e164:
+            if stop:
                 inbound._opt_out(partners, e164)
         return created
 

@@ -9,8 +9,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..tools import audience, campaign, macros, segments
-from .sms_sms import commit_batch
+from ..tools import audience, campaign, macros, segments, settings
+from ..tools.transaction import commit_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -1330,12 +1330,7 @@ class SmsMailing(models.Model):
         if due:
             due.write({"state": "sending", "launched_at": now})
         if time_budget is None:
-            # sudo: a technical setting, only read
-            time_budget = float(
-                self.env["ir.config_parameter"]
-                .sudo()
-                .get_param("sms_mailing.queue_time_budget", 50)
-            )
+            time_budget = float(settings.get(self.env, "sms_mailing.queue_time_budget"))
         deadline = time.monotonic() + time_budget
         for mailing in self.search(
             [("state", "=", "sending"), ("audience_done", "=", False)]
@@ -1395,11 +1390,8 @@ class SmsMailing(models.Model):
         the number of contacts handled; sets ``audience_done`` at the end.
         """
         self.ensure_one()
-        # sudo: a technical setting, only read
-        batch_size = batch_size or int(
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("sms_mailing.queue_batch_size", 2000)
+        batch_size = batch_size or settings.get(
+            self.env, "sms_mailing.queue_batch_size"
         )
         template = self._template()
         Partner = self.env["res.partner"]

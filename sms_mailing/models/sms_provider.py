@@ -4,7 +4,7 @@ import logging
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
-from ..tools import routing, segments
+from ..tools import routing, segments, settings, transaction
 from ..tools.demo_client import DemoClient
 from ..tools.provider import NotSupported, ProviderError
 
@@ -237,6 +237,7 @@ class SmsProvider(models.Model):
             with self._open_client() as client:
                 result = client.check_availability()
             available, message = result.available, result.message
+            self._store_availability(result)
         except ProviderError as err:
             available, message = False, err.message
         except NotSupported:
@@ -271,12 +272,7 @@ class SmsProvider(models.Model):
 
     def action_view_sms(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_mailing.sms_sms_action"
-        )
-        action["domain"] = [("provider_id", "=", self.id)]
-        action["context"] = {}
-        return action
+        return self.env["sms.sms"]._action_open([("provider_id", "=", self.id)])
 
     def _notify(self, title, message, kind):
         return {
@@ -322,30 +318,62 @@ class SmsProvider(models.Model):
         self.ensure_one()
         if self.rate_limit:
             return 1
-        client = self._get_client()
-        try:
-            return max(1, min(self.dispatch_lanes, client.max_lanes))
-        finally:
-            client.close()
+        return max(1, min(self.dispatch_lanes, self._client_trait("max_lanes")))
 
     def _inflight(self):
         """How many requests a lane keeps waiting on this provider at once."""
         self.ensure_one()
+        return max(1, min(self.inflight_requests, self._client_trait("max_inflight")))
+
+    def _client_trait(self, name):
+        """A class attribute of this provider's client (``max_batch``,
+        ``max_lanes``...), read from a client that opens nothing."""
+        self.ensure_one()
         client = self._get_client()
         try:
-            return max(1, min(self.inflight_requests, client.max_inflight))
+            return getattr(client, name)
         finally:
             client.close()
 
     @contextlib.contextmanager
     def _open_client(self):
-        """Every use of a client goes through here (locks, connections)."""
+        """A client for one session, closed at the end.
+
+        A provider that is one line (``client.one_line``: a GSM modem) is held
+        for one session at a time across Odoo workers and servers, the client
+        closed before the line is released. Every session with the gateway
+        goes through here (sending, statuses, callbacks, inbound, balance,
+        checks); :meth:`_client_trait` only reads a client's class attributes.
+        """
         self.ensure_one()
         client = self._get_client()
-        try:
-            yield client
-        finally:
-            client.close()
+        lock = self._hold_line() if client.one_line else contextlib.nullcontext()
+        with lock:
+            try:
+                yield client
+            finally:
+                client.close()
+
+    @contextlib.contextmanager
+    def _hold_line(self):
+        """Hold this provider's line; a transient ``ProviderError`` after
+        ``sms_provider_modem.lock_wait_seconds`` when another worker keeps it."""
+        busy = _(
+            "The provider %(name)s is busy (another worker is using its line); "
+            "trying again later.",
+            name=self.name,
+        )
+        with transaction.line_lock(
+            self.env.cr.dbname,
+            self.id,
+            settings.get(self.env, "sms_provider_modem.lock_wait_seconds"),
+            busy_message=busy,
+        ):
+            yield
+
+    def _store_availability(self, availability):
+        """Keep what an availability check told beyond available/message
+        (``availability.details``); provider addons override it."""
 
     # ------------------------------------------------------------------
     # Business methods
@@ -376,13 +404,18 @@ class SmsProvider(models.Model):
     def _check_text(self, text):
         """Raise a clear error when ``text`` cannot go through this provider."""
         self.ensure_one()
-        info = segments.analyze(text or "")
+        info = self._analyze_text(text)
         if not info.parts:
             raise UserError(_("The message is empty."))
         error = self._too_long_error(info.parts)
         if error:
             raise UserError(error)
         return info
+
+    def _analyze_text(self, text):
+        """Encoding and parts of ``text`` as this provider sends it (provider
+        addons that change the text, e.g. transliteration, override it)."""
+        return segments.analyze(text or "")
 
     def _too_long_error(self, parts):
         """The sentence refusing a message of ``parts`` parts, or ``None``."""
@@ -404,7 +437,7 @@ class SmsProvider(models.Model):
         """
         self.ensure_one()
         numbers = list(numbers)
-        parts = segments.analyze(text or "").parts
+        parts = self._analyze_text(text).parts
         result = {
             "available": False,
             "total_cost": 0.0,
@@ -547,27 +580,46 @@ class SmsProvider(models.Model):
         # messages it sent (matched on provider and provider reference).
         return self.env["sms.sms"].sudo()._apply_status_updates(self, updates)
 
+    def _stop_keywords(self):
+        """The stop keywords of this provider's inbound messages (a
+        comma-separated text); ``None``: the default ones."""
+        return None
+
     def _receive_inbound(self, messages, stop_keywords=None):
+        """Store ``InboundMessage``s once each (by provider reference) and opt
+        out the senders of a stop keyword. Returns the new ``sms.inbound``."""
         self.ensure_one()
         # sudo: messages received by this provider (a cron or the provider's
         # own route); nobody's input but the gateway's is stored.
         return (
             self.env["sms.inbound"]
             .sudo()
-            ._create_from_provider(self, messages, stop_keywords=stop_keywords)
+            ._create_from_provider(
+                self, messages, stop_keywords=stop_keywords or self._stop_keywords()
+            )
         )
+
+    def _fetch_inbound(self):
+        """Read what the provider received (and, for a provider that reports
+        deliveries the same way, its status reports); store it. Returns the
+        new ``sms.inbound``. Raises ``NotSupported`` or ``ProviderError``."""
+        self.ensure_one()
+        with self._open_client() as client:
+            messages = client.fetch_inbound()
+        if not messages:
+            return self.env["sms.inbound"]
+        return self._receive_inbound(messages)
 
     @api.model
     def _cron_fetch_inbound(self):
-        """Read new inbound messages from providers that receive them."""
+        """The one scheduled read of providers: received messages (and a
+        modem's status reports), one committed transaction per provider."""
         for provider in self.search([("active", "=", True)]):
             try:
-                with provider._open_client() as client:
-                    messages = client.fetch_inbound()
+                provider._fetch_inbound()
             except NotSupported:
                 continue
             except ProviderError as err:
                 _logger.warning("Inbound SMS from %s failed: %s", provider.name, err)
                 continue
-            if messages:
-                provider._receive_inbound(messages)
+            transaction.commit_batch(self.env)

@@ -4,7 +4,6 @@ import contextlib
 import dataclasses
 import logging
 import queue
-import threading
 import time
 import typing
 from collections import defaultdict
@@ -15,8 +14,9 @@ from psycopg2 import errors as pg_errors
 from odoo import _, api, fields, models
 from odoo.tools import SQL, split_every
 
-from ..tools import campaign, quiet_hours, routing, segments
+from ..tools import campaign, quiet_hours, routing, segments, settings, transaction
 from ..tools import provider as api_provider
+from ..tools.transaction import commit_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -30,16 +30,8 @@ LANE_SLOTS = 16
 # worker (or the provider's line) died: it may have been sent, it is never
 # resent automatically.
 IN_DOUBT = api_provider.FAILURE_IN_DOUBT
-
-
-def _testing():
-    return getattr(threading.current_thread(), "testing", False)
-
-
-def commit_batch(env):
-    """Commit a finished batch so that it survives a crash; never under tests."""
-    if not _testing():
-        env.cr.commit()  # pylint: disable=invalid-commit
+# After a dispatch, statuses are first asked for this much later.
+FIRST_STATUS_POLL_DELAY = timedelta(seconds=30)
 
 
 class SmsSms(models.Model):
@@ -259,14 +251,6 @@ class SmsSms(models.Model):
     # and committed before any provider sees them; the lock is held until their
     # results are committed. A ``process`` message whose lock nobody holds was
     # handed over by a worker that died: it is "in doubt" (``IN_DOUBT``).
-    def _param(self, key, default):
-        # sudo: a technical setting, only read
-        value = self.env["ir.config_parameter"].sudo().get_param(key)
-        try:
-            return type(default)(value) if value else default
-        except ValueError:
-            return default
-
     @api.model
     def _lane_crons(self):
         """The scheduled actions that run dispatch lanes (active ones)."""
@@ -304,7 +288,7 @@ class SmsSms(models.Model):
         again when work is left. Never reports work left to Odoo's cron
         runner, which would run it again in the same worker up to ten times
         and could overrun ``limit_time_real_cron``."""
-        budget = self._param("sms_mailing.lane_time_budget", 15.0)
+        budget = settings.get(self.env, "sms_mailing.lane_time_budget")
         return self._dispatch_queue(time_budget=budget, lane=True)
 
     @api.model
@@ -322,9 +306,11 @@ class SmsSms(models.Model):
         company_ids = self._provider_company_ids()
         if not company_ids:
             return 0
-        batch_size = batch_size or self._param("sms_mailing.dispatch_batch_size", 200)
+        batch_size = batch_size or settings.get(
+            self.env, "sms_mailing.dispatch_batch_size"
+        )
         if time_budget is None:
-            time_budget = self._param("sms_mailing.dispatch_time_budget", 45.0)
+            time_budget = settings.get(self.env, "sms_mailing.dispatch_time_budget")
         deadline = time.monotonic() + time_budget
         recovered = self._recover_in_doubt()
         recovered |= self._recover_stuck(company_ids)
@@ -368,7 +354,7 @@ class SmsSms(models.Model):
             self._trigger_lanes()
         if total:
             # Ask for delivery statuses soon, and let mailings see their progress.
-            soon = fields.Datetime.now() + timedelta(seconds=30)
+            soon = fields.Datetime.now() + FIRST_STATUS_POLL_DELAY
             self.env.ref("sms_mailing.ir_cron_sms_poll_status")._trigger(soon)
         if total or recovered:
             self.env.ref("sms_mailing.ir_cron_sms_mailing_process")._trigger()
@@ -455,7 +441,7 @@ class SmsSms(models.Model):
     @api.model
     def _routing_elsewhere(self, company_ids):
         """Whether due messages wait for a routing another transaction holds."""
-        if _testing():
+        if transaction.testing():
             return False
         self.env.cr.execute(
             SQL(
@@ -624,7 +610,7 @@ class SmsSms(models.Model):
         """Messages left ``process`` without a lane lock (sent outside a lane,
         or before lanes existed) for ``sms_mailing.stuck_after_minutes``: in
         doubt, failed, never resent blindly."""
-        minutes = self._param("sms_mailing.stuck_after_minutes", 60)
+        minutes = settings.get(self.env, "sms_mailing.stuck_after_minutes")
         limit = fields.Datetime.now() - timedelta(minutes=minutes)
         domain = [
             ("state", "=", "process"),
@@ -653,9 +639,7 @@ class SmsSms(models.Model):
         """
         # sudo: a lane (a cron) sends every company's queued messages.
         self = self.sudo().with_context(sms_skip_msg_notification=True)
-        probe = provider._get_client()
-        chunk_size = probe.max_batch
-        probe.close()
+        chunk_size = provider._client_trait("max_batch")
         if provider.rate_limit:
             chunk_size = max(1, min(chunk_size, int(provider.rate_limit)))
         inflight = provider._inflight()
@@ -950,26 +934,27 @@ class SmsSms(models.Model):
         per message: this is the path every campaign message takes)."""
         now = fields.Datetime.now()
         price = provider.price_per_part
-        ids, states, pids, costs, parts = [], [], [], [], []
+        ids, states, references, costs, parts = [], [], [], [], []
         for row in rows:
             result = results[row.id]
             count = result.parts or row.parts
             ids.append(row.id)
             delivered = result.status == api_provider.DELIVERED
             states.append("sent" if delivered else "pending")
-            pids.append(result.provider_message_id)
+            references.append(result.provider_message_id)
             costs.append(result.cost if result.cost is not None else count * price)
             parts.append(count)
         self.env.cr.execute(
             SQL(
-                "UPDATE sms_sms AS s SET state = v.state, provider_message_id = v.pid,"
+                "UPDATE sms_sms AS s SET state = v.state,"
+                " provider_message_id = v.reference,"
                 " cost = v.cost, parts = v.parts, provider_id = %s, sent_at = %s,"
                 " delivered_at = CASE WHEN v.state = 'sent' THEN %s"
                 " ELSE s.delivered_at END, failure_type = NULL, error_message = NULL,"
                 " next_attempt_at = NULL, dispatch_lock = NULL, write_date = %s,"
                 " write_uid = %s"
                 " FROM unnest(%s::int[], %s::varchar[], %s::varchar[], %s::numeric[],"
-                " %s::int[]) AS v(id, state, pid, cost, parts) WHERE s.id = v.id",
+                " %s::int[]) AS v(id, state, reference, cost, parts) WHERE s.id = v.id",
                 provider.id,
                 now,
                 now,
@@ -977,7 +962,7 @@ class SmsSms(models.Model):
                 self.env.uid,
                 ids,
                 states,
-                pids,
+                references,
                 costs,
                 parts,
             )
@@ -1124,7 +1109,7 @@ class SmsSms(models.Model):
         todo = self - too_long
         if not todo:
             return results
-        size = provider._get_client().max_batch
+        size = provider._client_trait("max_batch")
         if provider.rate_limit:
             size = max(1, min(size, int(provider.rate_limit)))
         # The client is opened per chunk: a provider that guards a shared line
@@ -1218,7 +1203,7 @@ class SmsSms(models.Model):
             ):
                 delay = routing.backoff_seconds(
                     sms.attempts,
-                    base=self._param("sms_mailing.retry_base_seconds", 60),
+                    base=settings.get(self.env, "sms_mailing.retry_base_seconds"),
                 )
                 key = ("outgoing", False, result.error, now + timedelta(seconds=delay))
                 retry_ids.append(sms.id)
@@ -1270,9 +1255,9 @@ class SmsSms(models.Model):
     def _write_provider_answers(self, rows):
         self.env.cr.execute(
             SQL(
-                "UPDATE sms_sms AS s SET provider_message_id = v.pid,"
+                "UPDATE sms_sms AS s SET provider_message_id = v.reference,"
                 " cost = v.cost, parts = v.parts"
-                " FROM (VALUES %s) AS v(id, pid, cost, parts) WHERE s.id = v.id",
+                " FROM (VALUES %s) AS v(id, reference, cost, parts) WHERE s.id = v.id",
                 SQL(", ").join(
                     SQL("(%s, %s::varchar, %s::numeric, %s)", *row) for row in rows
                 ),
@@ -1321,7 +1306,10 @@ class SmsSms(models.Model):
             # Notifications and mailing traces know no such failure type.
             failure_type = "unknown"
         if state == "error" and failure_type in self.DELIVERY_ERRORS:
-            trackers._action_update_from_provider_error(failure_type[4:])
+            # Odoo's tracker takes the delivery error without its "sms_" prefix.
+            trackers._action_update_from_provider_error(
+                failure_type.removeprefix("sms_")
+            )
         else:
             trackers._action_update_from_sms_state(
                 state, failure_type=failure_type or False
@@ -1333,8 +1321,8 @@ class SmsSms(models.Model):
     @api.model
     def _poll_statuses(self, limit=None):
         """Ask providers with a status API about messages still ``pending``."""
-        limit = limit or self._param("sms_mailing.status_poll_limit", 5000)
-        max_age = self._param("sms_mailing.status_max_age_hours", 72)
+        limit = limit or settings.get(self.env, "sms_mailing.status_poll_limit")
+        max_age = settings.get(self.env, "sms_mailing.status_max_age_hours")
         since = fields.Datetime.now() - timedelta(hours=max_age)
         updated = self.browse()
         # sudo: the status cron asks every provider about its own messages.
@@ -1371,7 +1359,7 @@ class SmsSms(models.Model):
         updates = [u for u in updates if u.provider_message_id and not u.transient]
         if not updates:
             return self.browse()
-        pids = list({u.provider_message_id for u in updates})
+        references = list({u.provider_message_id for u in updates})
         self.flush_model()
         self.env.cr.execute(
             SQL(
@@ -1379,14 +1367,14 @@ class SmsSms(models.Model):
                 " FROM sms_sms WHERE provider_id = %s AND provider_message_id = ANY(%s)"
                 " ORDER BY provider_message_id, (state = 'pending') DESC, id DESC",
                 provider.id,
-                pids,
+                references,
             )
         )
-        by_pid = dict(self.env.cr.fetchall())
+        sms_id_by_reference = dict(self.env.cr.fetchall())
         now = fields.Datetime.now()
         touched = self.browse()
         for update in updates:
-            sms = self.browse(by_pid.get(update.provider_message_id))
+            sms = self.browse(sms_id_by_reference.get(update.provider_message_id))
             if not sms:
                 continue
             values = {}
@@ -1419,6 +1407,15 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
+    @api.model
+    def _action_open(self, domain, context=None):
+        """The SMS list on the messages matching ``domain``."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "sms_mailing.sms_sms_action"
+        )
+        action.update(domain=domain, context=context or {})
+        return action
+
     def action_retry(self):
         """Queue failed or canceled messages again."""
         retry = self.filtered(lambda s: s.state in ("error", "canceled"))

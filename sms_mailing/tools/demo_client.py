@@ -5,7 +5,6 @@ invalid number fails permanently. ``_transmit`` and ``_transmit_status`` stand
 where a real client talks to its gateway: tests replace them to script outcomes.
 """
 
-import threading
 import uuid
 
 from . import phone, segments
@@ -25,8 +24,6 @@ class DemoClient(SmsProviderClient):
     max_inflight = 1  # nothing to wait for: no thread would help
     supports_status = True
     status_batch = 500
-
-    _lock = threading.Lock()
 
     def send(self, messages):
         return self._transmit(messages)

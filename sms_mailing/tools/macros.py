@@ -83,3 +83,19 @@ def format_value(value):
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def split_name(name, is_company=False):
+    """``"Anna Maria Smith"`` -> ``("Anna", "Maria Smith")``.
+
+    A company, or a name of one word, is all first name and no last name.
+
+    >>> split_name("Anna Maria Smith")
+    ('Anna', 'Maria Smith')
+    >>> split_name("Acme Corp", is_company=True)
+    ('Acme Corp', '')
+    """
+    words = (name or "").split()
+    if is_company or len(words) < 2:
+        return (name or "").strip(), ""
+    return words[0], " ".join(words[1:])

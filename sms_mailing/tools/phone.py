@@ -36,18 +36,6 @@ def normalize(number, region=None):
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None
 
 
-def region_of(e164):
-    """ISO country code of an E.164 number, or ``None``.
-
-    >>> region_of("+33612345678")
-    'FR'
-    """
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
-    except phonenumbers.NumberParseException:
-        return None
-
-
 def digits(e164):
     """The number as digits only, as most HTTP gateways want it.
 

@@ -147,11 +147,14 @@ class SmsProviderClient:
     is one line (a modem) or does not wait on a network.
     ``max_lanes``: at most this many Odoo workers may send through the
     provider at the same time (1 for a modem: one serial line).
+    ``one_line``: the gateway takes one user at a time (a serial line): the
+    core holds a lock across Odoo workers and servers around each session.
     """
 
     max_batch = 100
     max_inflight = 16
     max_lanes = 16
+    one_line = False
     supports_status = False
     status_batch = 100
 
@@ -198,7 +201,12 @@ class SmsProviderClient:
 
     # -- inbound ---------------------------------------------------------
     def fetch_inbound(self):
-        """Return new :class:`InboundMessage` (and forget them on the gateway)."""
+        """Return the :class:`InboundMessage` waiting on the gateway.
+
+        The core stores each once (by ``provider_message_id``), so a message
+        returned twice is harmless. A gateway that keeps them until told (a
+        modem's SIM) deletes them in its addon, after they are committed.
+        """
         raise NotSupported()
 
     def close(self):

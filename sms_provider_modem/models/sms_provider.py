@@ -2,61 +2,19 @@ import contextlib
 import functools
 import logging
 import re
-import time
 from datetime import timedelta
 
-from odoo import _, api, fields, models, sql_db
+from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from odoo.addons.sms_mailing.models.sms_inbound import DEFAULT_STOP_KEYWORDS
-from odoo.addons.sms_mailing.models.sms_sms import commit_batch
-from odoo.addons.sms_mailing.tools import phone
-from odoo.addons.sms_mailing.tools.provider import NotSupported, ProviderError
+from odoo.addons.sms_mailing.tools import settings, transaction
+from odoo.addons.sms_mailing.tools.keywords import DEFAULT_STOP_KEYWORDS
+from odoo.addons.sms_mailing.tools.provider import ProviderError
 
 from ..tools.modem_client import ModemClient, match_reports
 
 _logger = logging.getLogger(__name__)
-
-# First key of the advisory lock of a modem line; the second is the provider id.
-LINE_LOCK_NAMESPACE = 0x534D5347  # "SMSG"
-DEFAULT_LOCK_WAIT = 60.0
-NO_KEYWORDS = ","  # a keyword list with no keyword in it
-
-
-@contextlib.contextmanager
-def modem_line_lock(dbname, provider_id, wait=DEFAULT_LOCK_WAIT, busy_message=None):
-    """Hold the modem line of ``provider_id`` across Odoo workers and servers.
-
-    A transaction-level PostgreSQL advisory lock on a connection of its own:
-    it does not depend on the caller's transaction, and it is released when
-    that connection's transaction ends, even if the worker dies. Raises a
-    transient :class:`ProviderError` after ``wait`` seconds.
-    """
-    cr = sql_db.db_connect(dbname).cursor()
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            cr.execute(
-                SQL(
-                    "SELECT pg_try_advisory_xact_lock(%s, %s)",
-                    LINE_LOCK_NAMESPACE,
-                    provider_id,
-                )
-            )
-            if cr.fetchone()[0]:
-                break
-            if time.monotonic() >= deadline:
-                raise ProviderError(
-                    busy_message
-                    or "The modem is busy (another worker is using it); trying "
-                    "again later.",
-                    transient=True,
-                )
-            time.sleep(0.2)
-        yield
-    finally:
-        cr.close()  # rolls back: releases the lock
 
 
 def _delete_from_modem(dbname, provider_id, config, keys, wait):
@@ -67,7 +25,7 @@ def _delete_from_modem(dbname, provider_id, config, keys, wait):
     deletes them then.
     """
     try:
-        with modem_line_lock(dbname, provider_id, wait):
+        with transaction.line_lock(dbname, provider_id, wait):
             client = ModemClient(config)
             try:
                 client.delete_stored(keys)
@@ -244,51 +202,20 @@ class SmsProvider(models.Model):
 
     @contextlib.contextmanager
     def _open_client(self):
-        """A modem is one serial line: one user at a time across workers.
+        """Status reports that arrive while the line is used (``+CDS``) are
+        applied when the transaction is about to commit: the session may have
+        been a send whose message references are written after it."""
+        with super()._open_client() as client:
+            yield client
+            if self.provider_type == "modem":
+                reports = client.queued_reports()
+                if reports:
+                    self.env.cr.precommit.add(
+                        functools.partial(self._modem_apply_reports_on_commit, reports)
+                    )
 
-        Status reports that arrive while the line is used (``+CDS``) are
-        applied before the port is closed; the modem's answers to an
-        availability check are kept on the provider.
-        """
-        if self.provider_type != "modem":
-            with super()._open_client() as client:
-                yield client
-            return
-        busy = self.env._(
-            "The modem %(name)s is busy (another worker is using it); trying "
-            "again later.",
-            name=self.name,
-        )
-        with modem_line_lock(
-            self.env.cr.dbname, self.id, self._modem_lock_wait(), busy_message=busy
-        ):
-            with super()._open_client() as client:
-                yield client
-                self._modem_after_session(client)
-
-    def _modem_lock_wait(self):
-        # sudo: a technical setting, only read
-        value = (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("sms_provider_modem.lock_wait_seconds")
-        )
-        try:
-            return float(value) if value else DEFAULT_LOCK_WAIT
-        except ValueError:
-            return DEFAULT_LOCK_WAIT
-
-    def _modem_after_session(self, client):
-        reports = client.queued_reports()
-        if reports:
-            # The session may have been a send whose results (the message
-            # references) the dispatcher writes only after the port is closed:
-            # apply the reports when the transaction is about to commit.
-            self.env.cr.precommit.add(
-                functools.partial(self._modem_apply_reports_before_commit, reports)
-            )
-        availability = getattr(client, "last_availability", None)
-        if availability is not None:
+    def _store_availability(self, availability):
+        if self.provider_type == "modem":
             details = availability.details
             self.write(
                 {
@@ -297,41 +224,20 @@ class SmsProvider(models.Model):
                     "modem_registration": details.get("registration") or False,
                 }
             )
+        return super()._store_availability(availability)
 
     # ------------------------------------------------------------------
     # Inbound messages and status reports
     # ------------------------------------------------------------------
+    def _stop_keywords(self):
+        if self.provider_type == "modem":
+            return self.modem_stop_keywords
+        return super()._stop_keywords()
+
     def _receive_inbound(self, messages, stop_keywords=None):
-        """Store the modem's messages once each, then delete them from the SIM
-        after the transaction that stored them is committed."""
-        if self.provider_type != "modem":
-            return super()._receive_inbound(messages, stop_keywords=stop_keywords)
-        self.ensure_one()
-        ids = [m.provider_message_id for m in messages if m.provider_message_id]
-        # sudo: which of this modem's messages are already stored (references).
-        known = set(
-            self.env["sms.inbound"]
-            .sudo()
-            .search([("provider_id", "=", self.id), ("provider_message_id", "in", ids)])
-            .mapped("provider_message_id")
-        )
-        new = []
-        for message in messages:
-            pid = message.provider_message_id
-            if pid and pid in known:
-                continue
-            known.add(pid)
-            new.append(message)
-        # An alphanumeric sender or a short code cannot be opted out (the phone
-        # blacklist refuses what is not a phone number): no stop keyword for them.
-        numbered = [m for m in new if phone.normalize(m.number)[0]]
-        others = [m for m in new if not phone.normalize(m.number)[0]]
-        created = super()._receive_inbound(
-            numbered, stop_keywords=stop_keywords or self.modem_stop_keywords
-        )
-        if others:
-            created |= super()._receive_inbound(others, stop_keywords=NO_KEYWORDS)
-        self.env.flush_all()
+        """Also delete the modem's messages from the SIM once the transaction
+        that stored them is committed."""
+        created = super()._receive_inbound(messages, stop_keywords=stop_keywords)
         keys = [key for m in messages for key in getattr(m, "storage_keys", ())]
         self._modem_delete_after_commit(keys)
         return created
@@ -346,7 +252,7 @@ class SmsProvider(models.Model):
                 self.id,
                 self._get_client_config(),
                 list(keys),
-                self._modem_lock_wait(),
+                settings.get(self.env, "sms_provider_modem.lock_wait_seconds"),
             )
         )
 
@@ -356,7 +262,7 @@ class SmsProvider(models.Model):
         references = sorted({r.provider_message_id for r in reports})
         if not references:
             return self.env["sms.sms"]
-        max_age = self.env["sms.sms"]._param("sms_mailing.status_max_age_hours", 72)
+        max_age = settings.get(self.env, "sms_mailing.status_max_age_hours")
         since = fields.Datetime.now() - timedelta(hours=max_age)
         self.env["sms.sms"].flush_model()
         self.env.cr.execute(
@@ -372,16 +278,22 @@ class SmsProvider(models.Model):
             )
         )
         candidates = {}
-        for pid, state in self.env.cr.fetchall():
-            candidates.setdefault(pid, state)
+        for message_id, state in self.env.cr.fetchall():
+            candidates.setdefault(message_id, state)
         return self._apply_status_updates(match_reports(reports, candidates))
 
-    def _modem_apply_reports_before_commit(self, reports):
+    def _modem_apply_reports_on_commit(self, reports):
         self._modem_apply_reports(reports)
         self._modem_delete_after_commit(
             [r.storage_key for r in reports if r.storage_key]
         )
         self.env.flush_all()  # pre-commit hooks run after the flush
+
+    def _fetch_inbound(self):
+        """The core's inbound cron reads the modem: messages and reports."""
+        if self.provider_type != "modem":
+            return super()._fetch_inbound()
+        return self._modem_poll()[0]
 
     def _modem_poll(self):
         """Read the modem: store inbound messages (then delete them from the
@@ -398,15 +310,3 @@ class SmsProvider(models.Model):
             )
         self._modem_delete_after_commit(stored_reports + polled.undecodable)
         return inbound, updated
-
-    @api.model
-    def _cron_modem_poll(self):
-        """Cron: read every active modem."""
-        for provider in self.search(
-            [("provider_type", "=", "modem"), ("active", "=", True)]
-        ):
-            try:
-                provider._modem_poll()
-            except (ProviderError, NotSupported) as err:
-                _logger.warning("SMS modem %s: %s", provider.name, err)
-            commit_batch(self.env)

@@ -9,7 +9,8 @@ from datetime import timedelta
 from odoo import fields, sql_db
 from odoo.tests import tagged
 
-from ..models.sms_provider import LINE_LOCK_NAMESPACE
+from odoo.addons.sms_mailing.tools.transaction import LINE_LOCK_NAMESPACE
+
 from .common import ModemCase
 from .fake_modem import FakeModem
 

@@ -8,8 +8,8 @@ from odoo import sql_db
 from odoo.tests import tagged
 
 from odoo.addons.sms_mailing.tools.provider import OutgoingMessage, ProviderError
+from odoo.addons.sms_mailing.tools.transaction import line_lock
 
-from ..models.sms_provider import modem_line_lock
 from ..tools.modem_client import ModemClient
 from .common import ModemCase
 
@@ -18,7 +18,7 @@ from .common import ModemCase
 class TestModemLineLock(ModemCase):
     def _holder(self, held, release, seconds=5):
         """Hold the line lock from another connection until ``release``."""
-        with modem_line_lock(self.env.cr.dbname, self.provider.id, wait=5):
+        with line_lock(self.env.cr.dbname, self.provider.id, wait=5):
             held.set()
             release.wait(seconds)
 
@@ -60,7 +60,7 @@ class TestModemLineLock(ModemCase):
         def worker(name):
             try:
                 barrier.wait(5)
-                with modem_line_lock(dbname, provider_id, wait=30):
+                with line_lock(dbname, provider_id, wait=30):
                     start = time.monotonic()
                     client = ModemClient(config)
                     try:
@@ -98,7 +98,7 @@ class TestModemLineLock(ModemCase):
 
     def test_lock_is_released_when_the_holder_fails(self):
         with self.assertRaises(RuntimeError):
-            with modem_line_lock(self.env.cr.dbname, self.provider.id, wait=1):
+            with line_lock(self.env.cr.dbname, self.provider.id, wait=1):
                 raise RuntimeError("crash while holding the line")
         cr = sql_db.db_connect(self.env.cr.dbname).cursor()
         try:

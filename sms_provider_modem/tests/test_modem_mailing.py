@@ -76,7 +76,7 @@ class TestModemMailing(ModemCase):
 
         # delivery reports, stored by the modem, read by the cron
         self._report_all(sms)
-        self.env["sms.provider"]._cron_modem_poll()
+        self.env["sms.provider"]._cron_fetch_inbound()
         self.assertSmsState(sms, "sent")
         mailing.invalidate_recordset()
         self.assertEqual(mailing.delivered_count, 20)
@@ -86,7 +86,7 @@ class TestModemMailing(ModemCase):
         # Jeanne answers "Stop"
         jeanne = self.partners.filtered(lambda p: p.name == "Jeanne")
         self.modem.receive(jeanne.mobile, "Stop")
-        self.env["sms.provider"]._cron_modem_poll()
+        self.env["sms.provider"]._cron_fetch_inbound()
         self.assertTrue(jeanne.sms_opt_out)
         self.assertTrue(
             self.env["phone.blacklist"].search([("number", "=", jeanne.mobile)])

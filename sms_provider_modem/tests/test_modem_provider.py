@@ -270,9 +270,9 @@ class TestModemProvider(ModemCase):
         self._commit_hooks()
         self.assertEqual(self.modem.sim(), [])
 
-    def test_modem_cron_and_read_button(self):
+    def test_inbound_cron_and_read_button(self):
         self.modem.receive("+33655500201", "Hello")
-        self.env["sms.provider"]._cron_modem_poll()
+        self.env["sms.provider"]._cron_fetch_inbound()
         self.assertEqual(
             self.env["sms.inbound"]
             .search([("provider_id", "=", self.provider.id)])

@@ -1,12 +1,13 @@
 """The GSM modem as an SMS provider client (``SmsProviderClient``).
 
 Pure Python, no ORM (only the provider interface of ``sms_mailing``).
-Configuration keys (``sms.provider`` builds them):
-``port``, ``baudrate``, ``pin``, ``smsc``, ``delivery_reports``,
-``ussd_balance``, ``ussd_timeout``, ``timeout``, ``max_parts``,
-``validity_minutes``, ``stale_hours``, ``urc_wait``, ``report_mode``
+Configuration keys that ``sms.provider._get_client_config()`` builds: ``port``,
+``baudrate``, ``pin``, ``smsc``, ``delivery_reports``, ``report_mode``
 (``"direct"``: ``+CDS``, or ``"stored"``: kept on the modem, see
-:class:`~.modem.ModemDriver`).
+:class:`~.modem.ModemDriver`), ``ussd_balance``, ``timeout``, ``max_parts``.
+Optional keys with a default here (tests and scripts set them):
+``validity_minutes`` (none), ``ussd_timeout`` (the driver's), ``urc_wait``
+(0.2 s), ``stale_hours`` (24).
 
 Message ids: a message of several parts gets one TP-MR per part from the modem;
 its ``provider_message_id`` lists them in part order, comma separated (``"17"``
@@ -66,6 +67,7 @@ class ModemClient(api.SmsProviderClient):
     max_batch = 20
     max_inflight = 1  # one serial line: one message at a time
     max_lanes = 1
+    one_line = True  # the core locks the line around each session
     supports_status = False  # delivery reports come from the modem itself
 
     def __init__(self, config, driver_factory=ModemDriver):
@@ -76,7 +78,6 @@ class ModemClient(api.SmsProviderClient):
         self._seen_keys = set()  # storage keys already returned in this session
         self._pending_reports = []  # reports met while fetching inbound
         self._no_report_storage = False
-        self.last_availability = None  # the last check_availability() answer
 
     # -- connection -------------------------------------------------------
     @property
@@ -207,7 +208,7 @@ class ModemClient(api.SmsProviderClient):
         else:
             signal_text = f"signal {signal.dbm} dBm ({signal.quality})"
         message = f"SIM ready, {signal_text}, {text}."
-        self.last_availability = api.Availability(
+        return api.Availability(
             registered and signal.dbm is not None,
             message[0].upper() + message[1:],
             details={
@@ -219,7 +220,6 @@ class ModemClient(api.SmsProviderClient):
                 "registration_stat": stat,
             },
         )
-        return self.last_availability
 
     def balance(self):
         code = (self.config.get("ussd_balance") or "").strip()
@@ -365,13 +365,6 @@ class ModemClient(api.SmsProviderClient):
         self._pending_reports += result.reports
         return result.inbound
 
-    def fetch_status_reports(self):
-        """Status reports as :class:`ModemStatusUpdate` (one per part, by TP-MR);
-        stored ones stay on the modem until :meth:`delete_stored`."""
-        result = self.poll()
-        pending, self._pending_reports = self._pending_reports, []
-        return pending + result.reports
-
     def delete_stored(self, keys):
         """Delete stored messages by storage key (``(mem, index)`` or an index
         of ``SM``). Returns the keys deleted."""
@@ -473,10 +466,10 @@ def match_reports(updates, candidates):
     - reports of other parts, and "still trying", change nothing.
     """
     by_reference = {}
-    for pid in candidates:
-        for position, value in enumerate(pid.split(",")):
+    for message_id in candidates:
+        for position, value in enumerate(message_id.split(",")):
             if value.isdigit():
-                by_reference.setdefault(int(value), (pid, position))
+                by_reference.setdefault(int(value), (message_id, position))
     results = []
     for update in updates:
         try:
@@ -486,12 +479,14 @@ def match_reports(updates, candidates):
         found = by_reference.get(reference)
         if not found:
             continue
-        pid, position = found
-        last = position == pid.count(",")
+        message_id, position = found
+        last = position == message_id.count(",")
         if update.state == api.STATE_ERROR:
-            results.append(dataclasses.replace(update, provider_message_id=pid))
+            results.append(dataclasses.replace(update, provider_message_id=message_id))
         elif (
-            update.state == api.STATE_DELIVERED and last and candidates[pid] != "error"
+            update.state == api.STATE_DELIVERED
+            and last
+            and candidates[message_id] != "error"
         ):
-            results.append(dataclasses.replace(update, provider_message_id=pid))
+            results.append(dataclasses.replace(update, provider_message_id=message_id))
     return results

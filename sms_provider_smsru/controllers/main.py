@@ -46,15 +46,10 @@ class SmsRuCallbackController(http.Controller):
         ):
             _logger.warning("SMS.ru callback refused for provider %s", provider_id)
             return _text_response("Forbidden", 403)
-        httprequest = request.httprequest
-        entries = []
-        for values in (httprequest.args, httprequest.form):
-            for key in values:
-                if key == "data" or key.startswith("data["):
-                    entries.extend(values.getlist(key))
         with provider._open_client() as client:
             try:
-                updates = client.parse_callback(entries)
+                # the query string's and the form's fields (a MultiDict)
+                updates = client.parse_callback(request.httprequest.values)
             except MalformedCallback as err:
                 _logger.warning(
                     "SMS.ru callback refused for provider %s: %s", provider_id, err

@@ -3,7 +3,7 @@ import secrets
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from odoo.addons.sms_mailing.tools import phone
+from odoo.addons.sms_mailing.tools import phone, segments
 from odoo.addons.sms_mailing.tools.provider import ProviderError
 
 from ..tools.smsru_client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, SmsRuClient
@@ -131,6 +131,12 @@ class SmsProvider(models.Model):
             if rub:
                 return rub
         return super()._default_currency()
+
+    def _analyze_text(self, text):
+        # SMS.ru transliterates Cyrillic before counting: GSM-7 parts.
+        if self.provider_type == "smsru" and self.smsru_translit:
+            text = segments.transliterate(text or "")
+        return super()._analyze_text(text)
 
     def _activate_currency(self):
         """SMS.ru bills in roubles: make the provider's currency active so that

@@ -132,6 +132,17 @@ class TestSmsRuProvider(SmsRuCase):
         self.assertFalse(self.server.messages)  # test mode: nothing sent
         self.assertEqual(len(self.server.test_messages), 2)
 
+    def test_transliterated_text_is_counted_as_gsm7(self):
+        text = (
+            "Привет! Скидка 20% на всё до воскресенья, приходите в наш магазин сегодня"
+        )
+        self.provider.max_parts = 1
+        with self.assertRaisesRegex(UserError, "2 SMS parts"):
+            self.provider._check_text(text)  # UCS-2: 2 parts
+        self.provider.smsru_translit = True
+        info = self.provider._check_text(text)
+        self.assertEqual((info.encoding, info.parts), ("GSM-7", 1))
+
     # -- errors -----------------------------------------------------------
     def test_transient_error_is_retried_later(self):
         sms = self._sms_for_partners(self._partners(2))

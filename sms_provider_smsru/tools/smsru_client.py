@@ -19,6 +19,7 @@ import re
 import requests
 import urllib3
 
+from odoo.addons.sms_mailing.tools import phone
 from odoo.addons.sms_mailing.tools.provider import (
     ACCEPTED,
     FAILURE_IN_DOUBT,
@@ -103,11 +104,6 @@ STATUS_FAILURES = {
     150: ("No route to this number.", "sms_invalid_destination"),
     -1: ("SMS.ru does not know this message.", "unknown"),
 }
-
-
-def to_smsru_number(number):
-    """``+7 925 123-45-67`` -> ``79251234567``: SMS.ru wants digits only."""
-    return re.sub(r"\D", "", number or "")
 
 
 def _is_transient_code(code):
@@ -305,14 +301,10 @@ class SmsRuClient(SmsProviderClient):
         return sentence + details, failure_type
 
     # -- sending ---------------------------------------------------------
-    def _options(self, send_at=None):
+    def _options(self):
         params = {}
         if self.config.get("sender"):
             params["from"] = self.config["sender"]
-        if send_at:
-            params["time"] = int(
-                send_at.replace(tzinfo=datetime.timezone.utc).timestamp()
-            )
         if self.config.get("ttl"):
             params["ttl"] = max(1, min(1440, int(self.config["ttl"])))
         if self.config.get("daytime"):
@@ -339,7 +331,7 @@ class SmsRuClient(SmsProviderClient):
         """
         rounds = []
         for message in messages:
-            number = to_smsru_number(message.number)
+            number = phone.digits(message.number)
             for chunk in rounds:
                 if number not in chunk and len(chunk) < self.max_batch:
                     chunk[number] = message
@@ -348,10 +340,9 @@ class SmsRuClient(SmsProviderClient):
                 rounds.append({number: message})
         return rounds
 
-    def send(self, messages, send_at=None):
+    def send(self, messages):
         """Send ``messages``; one ``sms/send`` request per 100 numbers.
 
-        ``send_at`` (naive UTC datetime) defers the sending (SMS.ru ``time``).
         Raises :class:`ProviderError` when the first request fails; when a later
         one fails, the messages already taken keep their results and the others
         get the error as their own (never sent twice).
@@ -359,7 +350,7 @@ class SmsRuClient(SmsProviderClient):
         results = []
         valid = []
         for message in messages:
-            if len(to_smsru_number(message.number)) < 7:
+            if len(phone.digits(message.number)) < 7:
                 results.append(
                     SendResult(
                         message.key,
@@ -372,7 +363,7 @@ class SmsRuClient(SmsProviderClient):
                 valid.append(message)
         sent = False
         in_doubt = None
-        options = self._options(send_at)
+        options = self._options()
         for chunk in self._plan(valid):
             params = dict(options)
             params.update(
@@ -447,8 +438,8 @@ class SmsRuClient(SmsProviderClient):
         total_cost = 0.0
         total_parts = 0
         per_number = {}
-        digits = list(dict.fromkeys(to_smsru_number(n) for n in numbers))
-        back = {to_smsru_number(n): n for n in numbers}
+        digits = list(dict.fromkeys(phone.digits(n) for n in numbers))
+        back = {phone.digits(n): n for n in numbers}
         options = {
             key: value
             for key, value in self._options().items()
@@ -616,7 +607,7 @@ class SmsRuClient(SmsProviderClient):
         """Put ``number`` on the account's stop list (nothing is sent to it)."""
         self._call(
             "stoplist/add",
-            {"stoplist_phone": to_smsru_number(number), "stoplist_text": text},
+            {"stoplist_phone": phone.digits(number), "stoplist_text": text},
         )
         return True
 

@@ -1,6 +1,6 @@
 """Dispatch lanes, each in its own real transaction, as Odoo cron workers run them.
 
-Like ``test_core_concurrency``: lanes must see committed data, commit, and hold
+Like ``test_concurrency``: lanes must see committed data, commit, and hold
 session advisory locks on their own connections, so each runs in a thread with
 its own real cursor; what the test created is deleted at the end.
 """
