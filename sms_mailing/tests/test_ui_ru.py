@@ -42,6 +42,8 @@ class TestUiRussian(HttpCase):
             {
                 "name": "Весенняя акция",
                 "body": "Здравствуйте, {{ object.name }}!",
+                # One part per recipient: the figures are about the language.
+                "optout_link": False,
                 "provider_id": cls.provider.id,
                 "partner_ids": [(6, 0, (cls.ivan | cls.olga).ids)],
             }

@@ -133,6 +133,7 @@ class TestUiTours(HttpCase):
         mailing = self.env["sms.mailing"].search([("name", "=", "Tour spring mailing")])
         self.assertEqual(mailing.state, "done")
         self.assertEqual(mailing.user_id, user)
+        self.assertFalse(mailing.optout_link, "the tour unticked the opt-out line")
         self.assertEqual(
             sorted(
                 mailing.sms_ids.filtered(lambda s: s.state == "sent").mapped("body")
