@@ -1429,6 +1429,7 @@ class SmsSms(models.Model):
 
     def _is_opted_out(self):
         self.ensure_one()
+        # sudo: whether this message's own number is blacklisted (a yes/no).
         Blacklist = self.env["phone.blacklist"].sudo()
         return bool(Blacklist.search_count([("number", "=", self.number)], limit=1))
 
