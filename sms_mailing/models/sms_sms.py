@@ -395,8 +395,6 @@ class SmsSms(models.Model):
             return  # another lane is routing them
         if not rows:
             return
-        # sudo: the dispatcher (a cron) routes every company's queue.
-        messages = self.browse([row[0] for row in rows]).sudo()
         by_provider = defaultdict(list)
         requested = {}
         for sms_id, number, company_id, requested_id in rows:
