@@ -47,6 +47,7 @@ import psycopg2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "sms_provider_smsru" / "tests"))
 sys.path.insert(0, str(ROOT / "sms_provider_modem" / "tests"))
+from _harness import Rpc  # noqa: E402  (bench/ is the script's directory)
 from fake_modem import FakeModem  # noqa: E402
 from fake_smsru import FakeSmsRu  # noqa: E402
 
@@ -251,43 +252,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.log.close()
-
-
-class Rpc:
-    def __init__(self, port, db):
-        self.url = f"http://127.0.0.1:{port}/jsonrpc"
-        self.db = db
-        self.uid = self.call("common", "login", db, "admin", "admin")
-
-    def call(self, service, method, *args):
-        data = json.dumps(
-            {
-                "jsonrpc": "2.0",
-                "method": "call",
-                "params": {"service": service, "method": method, "args": args},
-            }
-        ).encode()
-        request = urllib.request.Request(
-            self.url, data, {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=300) as response:
-            answer = json.load(response)
-        if answer.get("error"):
-            raise RuntimeError(answer["error"]["data"]["message"])
-        return answer["result"]
-
-    def __call__(self, model, method, *args, **kwargs):
-        return self.call(
-            "object",
-            "execute_kw",
-            self.db,
-            self.uid,
-            "admin",
-            model,
-            method,
-            args,
-            kwargs,
-        )
 
 
 def insert_contacts(conn, tag, numbers):

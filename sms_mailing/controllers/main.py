@@ -103,6 +103,8 @@ class SmsMailingController(http.Controller):
         sms = request.env["sms.sms"].sudo().browse(sms_id).exists()
         Click = request.env["link.tracker.click"].sudo()
         if sms.sms_mailing_id:
+            # sudo: the public visitor reads which tracker the code names, to
+            # check it belongs to this message's mailing; nothing is returned.
             tracker = (
                 request.env["link.tracker.code"]
                 .sudo()
@@ -117,6 +119,7 @@ class SmsMailingController(http.Controller):
             ):
                 Click.add_click(code, sms_sms_id=sms.id, **values)
         elif "mailing.trace" in request.env:
+            # sudo: Odoo's own SMS Marketing route does the same for its traces.
             trace = (
                 request.env["mailing.trace"]
                 .sudo()

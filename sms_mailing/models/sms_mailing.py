@@ -274,6 +274,7 @@ class SmsMailing(models.Model):
             )
         )
         counts = {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        # sudo: link trackers are administrators'; only counts per mailing are read.
         links = dict(
             self.env["link.tracker"]
             .sudo()
@@ -347,6 +348,7 @@ class SmsMailing(models.Model):
             )
         )
         failures = defaultdict(list)
+        # sudo: failure reasons (provider errors, no texts) of readable mailings.
         for mailing, failure_type, error, count in (
             self.env["sms.sms"]
             .sudo()
@@ -971,6 +973,7 @@ class SmsMailing(models.Model):
                 found[tracker.url] = tracker.short_url
         missing = [url for url in urls if url not in found]
         if missing and create:
+            # sudo: the "sms" UTM medium, found or created once for every mailing.
             medium = (
                 self.env["utm.medium"]
                 .sudo()
@@ -1474,8 +1477,8 @@ class SmsMailing(models.Model):
 
     def _forget_audience(self):
         """Drop the part of the frozen audience not queued yet."""
-        # internal bookkeeping of the queuing cron, which users cannot write
-        # (and need not): the mailings are theirs
+        # sudo: internal bookkeeping of the queuing cron, which users cannot
+        # write (and need not): the mailings are theirs
         self.env["sms.mailing.batch"].sudo().search(
             [("mailing_id", "in", self.ids)]
         ).unlink()

@@ -402,8 +402,6 @@ class SmsSms(models.Model):
             return  # another lane is routing them
         if not rows:
             return
-        # sudo: the dispatcher (a cron) routes every company's queue.
-        messages = self.browse([row[0] for row in rows]).sudo()
         by_provider = defaultdict(list)
         requested = {}
         for sms_id, number, company_id, requested_id in rows:
@@ -421,15 +419,7 @@ class SmsSms(models.Model):
             )
             by_provider[cands[0] if cands else None].append(sms_id)
         unserved_ids = by_provider.pop(None, [])
-        for provider_id, sms_ids in by_provider.items():
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE sms_sms SET route_provider_id = %s WHERE id = ANY(%s)",
-                    provider_id,
-                    sms_ids,
-                )
-            )
-        messages.invalidate_recordset(["route_provider_id"])
+        self._write_routes(by_provider)
         if unserved_ids:
             # sudo: failing unroutable messages is the dispatcher's job.
             unserved = self.browse(unserved_ids).sudo()
@@ -1242,15 +1232,21 @@ class SmsSms(models.Model):
             by_first = defaultdict(list)
             for sms_id, cands in firsts.items():
                 by_first[cands[0] if cands else None].append(sms_id)
-            for first, ids in by_first.items():
-                self.env.cr.execute(
-                    SQL(
-                        "UPDATE sms_sms SET route_provider_id = %s WHERE id = ANY(%s)",
-                        first,
-                        ids,
-                    )
+            self._write_routes(by_first)
+
+    @api.model
+    def _write_routes(self, ids_by_provider):
+        """Store the lane of messages: ``{provider id (None: no lane): [sms ids]}``,
+        one statement per provider."""
+        for provider_id, sms_ids in ids_by_provider.items():
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE sms_sms SET route_provider_id = %s WHERE id = ANY(%s)",
+                    provider_id,
+                    sms_ids,
                 )
-            retry.invalidate_recordset(["route_provider_id"])
+            )
+        self.invalidate_model(["route_provider_id"])
 
     def _write_provider_answers(self, rows):
         self.env.cr.execute(
@@ -1461,6 +1457,7 @@ class SmsSms(models.Model):
 
     def _is_opted_out(self):
         self.ensure_one()
+        # sudo: whether this message's own number is blacklisted (a yes/no).
         Blacklist = self.env["phone.blacklist"].sudo()
         return bool(Blacklist.search_count([("number", "=", self.number)], limit=1))
 
