@@ -483,7 +483,16 @@ class SmsMailing(models.Model):
         partners = self._estimate_partners(
             recipients if recipients <= ESTIMATE_EXACT_LIMIT else ESTIMATE_SAMPLE
         )
-        texts = list(self._final_texts(partners, template=template).values())
+        notes = []
+        try:
+            texts = list(self._final_texts(partners, template=template).values())
+        except UserError as err:
+            # A text this user may not render (or that does not render yet):
+            # Check and Launch refuse it and say why; the estimate counts the
+            # raw text (with its opt-out line), and its note says why.
+            raw = dict.fromkeys(partners.ids, self.body or "")
+            texts = list(self._finalize_texts(raw).values())
+            notes.append(str(err))
         infos = [segments.analyze(text) for text in texts]
         parts = sum(info.parts for info in infos)
         exact = len(texts) >= recipients
@@ -506,7 +515,6 @@ class SmsMailing(models.Model):
                 max=self.max_parts,
             )
         provider = self._provider_for(stats["sample_number"] or "")
-        notes = []
         if not exact:
             notes.append(
                 _(
@@ -607,7 +615,8 @@ class SmsMailing(models.Model):
         """Odoo's "Restrict Template Rendering" rule on texts about to be stored.
 
         Only template editors may write a text with code (any expression but
-        the few Odoo allows everybody): Odoo's own check and message
+        the few Odoo allows everybody and plain field paths, see
+        :meth:`_has_unsafe_expression`): Odoo's own check and message
         (``_check_access_right_dynamic_template``), run on the new text before
         anything is written.
         """
@@ -618,16 +627,42 @@ class SmsMailing(models.Model):
     def _has_unsafe_expression(self):
         """Odoo's decision for the one rendered field, the text.
 
+        A text whose macros are all plain field paths of contacts
+        (``{{ object.country_id.name }}``, what the "Insert a field" button
+        writes) runs no code: :meth:`_render_for` reads those fields as the
+        user rendering it (the launcher, for queuing), with that user's
+        access rights, never evaluating anything. Any other expression is
+        Odoo's decision (the few it allows everybody).
+
         (The mixin's default would read every field of the mailing, counters
         included, on each write.)
         """
         return any(
-            self._has_unsafe_expression_template_inline_template(
+            not self._is_field_paths_only(mailing.body)
+            and self._has_unsafe_expression_template_inline_template(
                 mailing.body, "res.partner"
             )
             # sudo as in Odoo's mixin: the text is only read for the decision
             for mailing in self.sudo()
         )
+
+    @api.model
+    def _is_field_paths_only(self, body):
+        """Whether every macro of ``body`` is a chain of existing contact fields."""
+        try:
+            template = macros.Template(body or "")
+        except macros.MacroError:
+            return False
+        if not template.simple:
+            return False
+        for path in template.paths:
+            model = self.env["res.partner"]
+            for name in path:
+                if model is None or name not in model._fields:
+                    return False
+                field = model._fields[name]
+                model = self.env[field.comodel_name] if field.relational else None
+        return True
 
     def copy_data(self, default=None):
         vals_list = super().copy_data(default=default)
@@ -784,19 +819,8 @@ class SmsMailing(models.Model):
         another path than a checked write is refused, not rendered.
         """
         self.ensure_one()
-        mailing = self.with_user(self.env.user)  # drops sudo, keeps the user
+        mailing = self._check_render_rights()
         partners = partners.with_env(mailing.env)
-        try:
-            mailing._check_access_right_dynamic_template()
-        except AccessError as err:
-            raise AccessError(
-                _(
-                    "%(user)s may not render the text of %(mailing)s: %(error)s",
-                    user=mailing.env.user.name,
-                    mailing=mailing.name,
-                    error=err,
-                )
-            ) from err
         if template.is_static:
             return dict.fromkeys(partners.ids, template.text)
         if not template.simple:
@@ -826,6 +850,24 @@ class SmsMailing(models.Model):
             return resolve
 
         return {p.id: template.render(resolver(p)) for p in partners}
+
+    def _check_render_rights(self):
+        """Odoo's rule for the current user (never sudo) and this text;
+        returns the mailing in that user's environment."""
+        self.ensure_one()
+        mailing = self.with_user(self.env.user)  # drops sudo, keeps the user
+        try:
+            mailing._check_access_right_dynamic_template()
+        except AccessError as err:
+            raise AccessError(
+                _(
+                    "%(user)s may not render the text of %(mailing)s: %(error)s",
+                    user=mailing.env.user.name,
+                    mailing=mailing.name,
+                    error=err,
+                )
+            ) from err
+        return mailing
 
     def _render_sample(self, partner=None):
         """The final text (see ``_final_texts``) for ``partner``, else for the
@@ -974,6 +1016,9 @@ class SmsMailing(models.Model):
         if not (self.body or "").strip():
             raise UserError(_("Write the text of the mailing before launching it."))
         template = self._template()
+        # The estimate below counts the raw text of a text this user may not
+        # render: refuse it here, with the reason.
+        self._check_render_rights()
         if self.launch_type == "deferred" and (
             not self.start_date or self.start_date <= fields.Datetime.now()
         ):

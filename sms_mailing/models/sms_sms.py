@@ -318,10 +318,11 @@ class SmsSms(models.Model):
         taken = set()
         route_cache = {}
         waits = 0
+        down = set()  # providers that failed a whole request in this run
         while True:
             self._route_queue(company_ids, route_cache)
             commit_batch(self.env)
-            claim = self._claim_lane()
+            claim = self._claim_lane(exclude=down)
             if not claim:
                 if waits < 20 and self._routing_elsewhere(company_ids):
                     # Another lane is routing the queue: look again soon.
@@ -331,11 +332,17 @@ class SmsSms(models.Model):
                 break
             provider, key = claim
             try:
-                taken |= self._serve_lane(
+                served, failed = self._serve_lane(
                     provider, key, deadline, batch_size, route_cache
                 )
             finally:
                 self._release_lane(key)
+            taken |= served
+            if failed:
+                # Its next claim would fail the same way, after its own
+                # timeout: its messages wait for the next run (one probe of a
+                # provider that is down per run, never past the time budget).
+                down.add(provider.id)
             if time.monotonic() >= deadline:
                 break
         total = len(taken)
@@ -447,12 +454,13 @@ class SmsSms(models.Model):
 
     # -- lane locks -------------------------------------------------------
     @api.model
-    def _claim_lane(self):
+    def _claim_lane(self, exclude=()):
         """Lock a provider slot that has due messages: ``(provider, key)``.
 
         Providers are tried oldest due message first, slot 0 of every
         provider before a second slot of any, so that each provider gets a
-        lane before one gets two.
+        lane before one gets two. Providers whose ids are in ``exclude`` are
+        not served.
         """
         self.flush_model()
         self.env.cr.execute(
@@ -463,7 +471,11 @@ class SmsSms(models.Model):
                 self._due_where(),
             )
         )
-        due = sorted((first, pid) for pid, first in self.env.cr.fetchall() if first)
+        due = sorted(
+            (first, pid)
+            for pid, first in self.env.cr.fetchall()
+            if first and pid not in exclude
+        )
         if not due:
             return None
         # sudo: lanes read provider settings (slots, client) for every company.
@@ -607,8 +619,9 @@ class SmsSms(models.Model):
     # -- serving a lane ---------------------------------------------------
     @api.model
     def _serve_lane(self, provider, key, deadline, batch_size, route_cache):
-        """Send ``provider``'s due messages until none is left or the
-        deadline passes; returns the ids taken.
+        """Send ``provider``'s due messages until none is left, the deadline
+        passes or the provider fails a whole request; returns ``(ids taken,
+        the error of that whole request or None)``.
 
         Up to ``provider.inflight_requests`` requests wait on the network at
         once, each in its own thread with its own client; results are written
@@ -624,11 +637,11 @@ class SmsSms(models.Model):
         pacer = _Pacer(provider.rate_limit)
         args = (provider, key, deadline, claim_size, chunk_size, pacer, route_cache)
         if inflight == 1:
-            taken = self._serve_serially(*args)
+            served = self._serve_serially(*args)
         else:
-            taken = self._serve_in_flight(inflight, *args)
+            served = self._serve_in_flight(inflight, *args)
         pacer.finish()
-        return taken
+        return served
 
     @api.model
     def _serve_serially(
@@ -640,7 +653,7 @@ class SmsSms(models.Model):
         while True:
             rows = self._claim_batch(provider, key, claim_size)
             if not rows:
-                return taken
+                return taken, None
             taken.update(row.id for row in rows)
             down = None
             for chunk in split_every(chunk_size, rows, list):
@@ -666,7 +679,7 @@ class SmsSms(models.Model):
                 self._write_lane_results(provider, chunk, results, route_cache)
                 commit_batch(self.env)
             if down is not None or time.monotonic() >= deadline:
-                return taken
+                return taken, down
 
     @api.model
     def _serve_in_flight(
@@ -682,7 +695,13 @@ class SmsSms(models.Model):
     ):
         # Only the network waits in the threads: each takes a client of the
         # pool and calls its send(); claims and results stay in this thread.
+        # Slow start: one request alone until the provider answers one, so
+        # that a provider that is down costs one request per run, not
+        # ``inflight``. A whole request failed (service unavailable, bad key,
+        # no funds) stops the lane as in _serve_serially: chunks claimed but
+        # not sent share its outcome, nothing more is claimed.
         taken = set()
+        down = None
         with contextlib.ExitStack() as stack:
             clients = queue.SimpleQueue()
             for _index in range(inflight):
@@ -695,8 +714,9 @@ class SmsSms(models.Model):
             waiting = collections.deque()  # chunks claimed, not yet sent
             flying = {}  # future -> chunk
             exhausted = False
+            probing = True
             while True:
-                while len(flying) < inflight:
+                while down is None and len(flying) < (1 if probing else inflight):
                     if not waiting and not exhausted:
                         rows = []
                         if time.monotonic() < deadline or not taken:
@@ -711,16 +731,28 @@ class SmsSms(models.Model):
                     future = pool.submit(_send_pooled, clients, _outgoing_of(chunk))
                     flying[future] = chunk
                 if not flying:
-                    return taken
+                    break
                 finished, _pending = concurrent.futures.wait(
                     flying, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 self._results_need_no_fsync()
                 for future in finished:
                     chunk = flying.pop(future)
-                    results = _results_of(self.env, chunk, *future.result())
+                    answers = future.result()
+                    if isinstance(answers[1], api_provider.ProviderError):
+                        if down is None:
+                            down = api_provider.shared_outcome(answers[1])
+                    elif answers[1] is None:
+                        probing = False
+                    results = _results_of(self.env, chunk, *answers)
                     self._write_lane_results(provider, chunk, results, route_cache)
                 commit_batch(self.env)
+        if waiting:
+            for chunk in waiting:
+                results = _results_of(self.env, chunk, {}, down)
+                self._write_lane_results(provider, chunk, results, route_cache)
+            commit_batch(self.env)
+        return taken, down
 
     @api.model
     def _results_need_no_fsync(self):

@@ -87,8 +87,13 @@ class TestCoreLanes(SmsProviderCase):
         def build(env):
             env["sms.provider"].create(
                 [
-                    {"name": "Lane slow", "number_prefixes": "+7", "company_id": False},
-                    {"name": "Lane fast", "company_id": False},
+                    {
+                        "name": "Lane slow",
+                        "provider_type": "demo",
+                        "number_prefixes": "+7",
+                        "company_id": False,
+                    },
+                    {"name": "Lane fast", "provider_type": "demo", "company_id": False},
                 ]
             )
             # The slow provider's messages come first in the queue.
@@ -138,7 +143,7 @@ class TestCoreLanes(SmsProviderCase):
     def test_in_doubt_after_a_dead_worker(self):
         def build(env):
             provider = env["sms.provider"].create(
-                {"name": "Lane doubt", "company_id": False}
+                {"name": "Lane doubt", "provider_type": "demo", "company_id": False}
             )
             mailing = env["sms.mailing"].create(
                 {

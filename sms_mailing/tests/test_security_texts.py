@@ -83,19 +83,26 @@ class TestSecurityTexts(SmsProviderCase):
     # -- Odoo's rule at create and write -------------------------------------
     def test_manager_not_editor_cannot_write_code(self):
         self.assertFalse(self.manager.has_group("mail.group_mail_template_editor"))
-        for body in (UNSAFE, "Hi {{ object.country_id.name }}"):
+        for body in (
+            UNSAFE,
+            "Hi {{ object.country_id.name.upper() }}",
+            "Hi {{ object.country_id['name'] }}",
+            "Hi {{ object.no_such_field }}",
+        ):
             with self.subTest(body=body):
                 with self.assertRaisesRegex(AccessError, ODOO_MESSAGE):
                     self._mailing_as(self.manager, body=body)
-        # The expressions Odoo allows without the group, and plain text.
+        # The expressions Odoo allows without the group, plain paths of
+        # contact fields (what "Insert a field" writes) and plain text.
         mailing = self._mailing_as(self.manager, body="Hello {{ object.name }}")
+        mailing.write({"body": "Hi {{ object.country_id.name }}"})
         mailing.write({"body": "Plain text"})
         with self.assertRaisesRegex(AccessError, ODOO_MESSAGE):
             mailing.write({"body": UNSAFE})
         mailing.invalidate_recordset()
         self.assertEqual(mailing.body, "Plain text")
         with self.assertRaisesRegex(AccessError, ODOO_MESSAGE):
-            mailing.write({"body": "Hi {{ object.country_id.name }}"})
+            mailing.write({"body": "Hi {{ object.country_id.name.lower() }}"})
 
     def test_editor_may_write_code_and_it_renders_as_the_editor(self):
         mailing = self._mailing_as(self.editor, body="Hi {{ object.name.upper() }}")
@@ -174,13 +181,26 @@ class TestSecurityTexts(SmsProviderCase):
         self.assertFalse(mailing.sms_ids.filtered(lambda s: s.state == "outgoing"))
         self._assert_no_secret_sent()
 
-    def test_cron_renders_dotted_paths_only_if_odoo_allows_them(self):
+    def test_field_paths_render_as_the_launcher_other_expressions_do_not(self):
+        # What "Insert a field" writes (a path of contact fields) is no code:
+        # a manager who is not a template editor may use it; it is read with
+        # the launcher's rights when queued.
+        (self.ann + self.bob).country_id = self.env.ref("base.fr")
+        mailing = self._mailing_as(self.manager, body="Hi {{ object.country_id.name }}")
+        mailing.action_launch()
+        self.env["sms.mailing"]._cron_process()
+        self.assertEqual(mailing.state, "sending")
+        self.assertEqual(mailing.sms_ids.mapped("body"), ["Hi France"] * 2)
+        # Anything else is Odoo's decision: refused to a non-editor...
+        with self.assertRaisesRegex(AccessError, ODOO_MESSAGE):
+            self._mailing_as(self.manager, body="Hi {{ object.country_id['name'] }}")
+        # ... and by the cron when it reached the database another way.
         mailing = self._mailing_as(self.manager)
         mailing.action_launch()
         self.env.flush_all()
         self.env.cr.execute(
             "UPDATE sms_mailing SET body = %s WHERE id = %s",
-            ("Hi {{ object.country_id.name }}", mailing.id),
+            ("Hi {{ object.country_id.name.upper() }}", mailing.id),
         )
         mailing.invalidate_recordset()
         self.env["sms.mailing"]._cron_process()
@@ -248,8 +268,16 @@ class TestSecurityTexts(SmsProviderCase):
             as_manager._render_sample(self.ann)
         with self.assertRaisesRegex(AccessError, ODOO_MESSAGE):
             as_manager.action_launch()
-        # The form still opens: the estimate counts the raw text.
-        self.assertTrue(as_manager.cost_estimate)
+        # The form still opens: the estimate counts the raw text (with its
+        # opt-out line) for Ann and says why.
+        self.provider.price_per_part = 0.05
+        as_manager.invalidate_recordset()
+        self.assertEqual(as_manager.recipient_estimate, 1)
+        parts = as_manager.parts_estimate
+        self.assertGreaterEqual(parts, 1)
+        self.assertAlmostEqual(as_manager.cost_estimate, 0.05 * parts)
+        self.assertIn(ODOO_MESSAGE, as_manager.estimate_note)
+        self.assertIn(ODOO_MESSAGE, as_manager.launch_problem)
         self.assertEqual(self.gateway_calls, [])
         self._assert_no_secret_sent()
 

@@ -1,6 +1,6 @@
 """The screens in Russian: labels, the live counter and money as Russians read them."""
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import Form, HttpCase, tagged
 
 
 @tagged("post_install", "-at_install")
@@ -42,19 +42,18 @@ class TestUiRussian(HttpCase):
             {
                 "name": "Весенняя акция",
                 "body": "Здравствуйте, {{ object.name }}!",
+                # One part per recipient: the figures are about the language.
+                "optout_link": False,
                 "provider_id": cls.provider.id,
                 "partner_ids": [(6, 0, (cls.ivan | cls.olga).ids)],
             }
         )
 
     def test_mailing_form_in_russian(self):
-        # The estimate is written in the reader's language (not stored).
-        for lang, text in (
-            ("ru_RU", "1\N{NO-BREAK SPACE}234,50 RUB"),
-            ("en_US", "1,234.50 RUB"),
-        ):
-            self.mailing.invalidate_recordset(["cost_estimate"])
-            self.assertEqual(self.mailing.with_context(lang=lang).cost_estimate, text)
+        # The estimate is an amount in the provider's currency: the form
+        # writes it in the reader's language (the tour reads it).
+        self.assertAlmostEqual(self.mailing.cost_estimate, 1234.5)
+        self.assertEqual(self.mailing.currency_id, self.env.ref("base.RUB"))
         self.start_tour(
             f"/odoo/action-sms_mailing.sms_mailing_action/{self.mailing.id}",
             "sms_mailing_ru_mailing_form",
@@ -62,6 +61,25 @@ class TestUiRussian(HttpCase):
         )
 
     def test_send_dialog_in_russian(self):
+        # The dialog's cost is written by the server in the reader's language:
+        # space between thousands, decimal comma, the ruble's symbol.
+        nbsp = "\N{NO-BREAK SPACE}"
+        for price, lang, text in (
+            (617.25, "ru_RU", f"617,25{nbsp}руб"),
+            (617.25, "en_US", f"617.25{nbsp}руб"),
+            (1234.5, "ru_RU", f"1{nbsp}234,50{nbsp}руб"),
+            (1234.5, "en_US", f"1,234.50{nbsp}руб"),
+        ):
+            self.provider.price_per_part = price
+            action = self.ivan.action_open_sms_send()
+            form = Form(
+                self.env["sms.partner.send"].with_context(
+                    **action["context"], lang=lang
+                )
+            )
+            form.body = "Добрый день!"
+            self.assertEqual(form.cost_text, text)
+        self.provider.price_per_part = 617.25
         self.start_tour(
             f"/odoo/contacts/{self.ivan.id}",
             "sms_mailing_ru_send_dialog",

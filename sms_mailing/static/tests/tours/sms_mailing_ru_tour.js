@@ -3,8 +3,9 @@ import { registry } from "@web/core/registry";
 // Run by sms_mailing/tests/test_ui_ru.py with the admin speaking Russian: the
 // mailing form and the contact's send dialog show Russian labels, the live
 // counter's JavaScript strings in Russian and the cost the Russian way
-// (space between thousands, decimal comma; :contains() reads the non-breaking
-// space as a space, test_ui_ru.py checks the exact character).
+// (space between thousands, decimal comma, the ruble's symbol "руб" after the
+// amount; :contains() reads the non-breaking space as a space, test_ui_ru.py
+// checks the exact characters of the dialog's cost).
 
 registry.category("web_tour.tours").add("sms_mailing_ru_mailing_form", {
     steps: () => [
@@ -19,11 +20,11 @@ registry.category("web_tour.tours").add("sms_mailing_ru_mailing_form", {
         { trigger: ".o_field_widget[name=parts_estimate]:contains('2')" },
         {
             content: "Two recipients, one UCS-2 part each at 617.25: the Russian way",
-            trigger: ".o_field_widget[name=cost_estimate]:contains('1 234,50 RUB')",
+            trigger: ".o_field_widget[name=cost_estimate]:contains('1 234,50 руб')",
         },
         { trigger: ".o_notebook .nav-link:contains('Текст сообщения')" },
         {
-            trigger: ".o_sms_segment_counter:contains('Символов: 32 · UCS-2 · Частей: 1 (до 70)')",
+            trigger: ".o_sms_segment_counter:contains('Символов: 32 · UCS-2 · Частей: 1 (не более 70)')",
         },
     ],
 });
@@ -46,19 +47,12 @@ registry.category("web_tour.tours").add("sms_mailing_ru_send_dialog", {
         {
             content: "The counter follows the typing, in Russian",
             trigger:
-                ".modal .o_sms_segment_counter:contains('Символов: 12 · UCS-2 · Частей: 1 (до 70) · Осталось в этой части: 58')",
+                ".modal .o_sms_segment_counter:contains('Символов: 12 · UCS-2 · Частей: 1 (не более 70) · Осталось в этой части: 58')",
         },
         {
-            trigger: ".modal .o_field_widget[name=body] textarea",
-            run: "click",
-        },
-        {
-            content: "Focus out so that the server computes the cost",
-            trigger: ".modal .o_form_label:contains('Расчётная стоимость')",
-            run: "click",
-        },
-        {
-            trigger: ".modal .o_field_widget[name=cost_text]:contains('617,25 RUB')",
+            content: "The server's cost follows the typing, the Russian way",
+            trigger:
+                ".modal .o_sms_segment_cost[data-synced='1']:contains('Стоимость: 617,25 руб')",
         },
         { trigger: ".modal .modal-footer button:contains('Отправить')" },
         {

@@ -75,6 +75,15 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
                 ".o_field_widget[name=body] textarea:value(/^Hello \\{\\{ object\\.sms_first_name \\}\\} \\{\\{ object\\.country_id\\.name \\}\\}$/)",
         },
         {
+            content:
+                "No opt-out line for this campaign (its link's length would put Lucía's text on the edge of a second part)",
+            trigger: ".o_field_widget[name=optout_link] input:checked",
+            run: "click",
+        },
+        {
+            trigger: ".o_field_widget[name=optout_link] input:not(:checked)",
+        },
+        {
             content: "Nobody in the audience yet: no estimate",
             trigger: ".o_field_widget[name=recipient_estimate]:contains('0')",
         },
