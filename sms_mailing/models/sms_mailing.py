@@ -915,7 +915,12 @@ class SmsMailing(models.Model):
                 if not url.startswith(own)
             }
             short = self._short_links(urls, create=bool(sms_ids)) if urls else {}
-        secret = self._optout_secret() if self.optout_link else None
+        secret = None
+        if self.optout_link:
+            # A sample (estimate, preview) is signed with another key: it has
+            # the real token's length, but it opts nobody out, not even the
+            # recipient whose message later takes that id.
+            secret = self._optout_secret() if sms_ids else "sample, never valid"
         result = {}
         for key, text in texts.items():
             sms_id = sms_ids[key] if sms_ids else sample_id

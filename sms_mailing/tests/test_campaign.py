@@ -128,6 +128,14 @@ class TestCampaignTexts(CampaignCase):
             len(ann_sms.body),
         )
         self.assertEqual(mailing.link_count, 1)
+        # The sample's opt-out link has the real length but opts nobody out,
+        # not even Ann, whose message took the id the sample named.
+        sample_token = estimate.rsplit("/sms/stop/", 1)[1]
+        ann_token = ann_sms.body.rsplit("/sms/stop/", 1)[1]
+        self.assertEqual(len(sample_token), len(ann_token))
+        self.assertNotEqual(sample_token, ann_token)
+        self.assertFalse(self.env["sms.sms"]._from_optout_token(sample_token))
+        self.assertEqual(self.env["sms.sms"]._from_optout_token(ann_token), ann_sms)
 
     def test_estimate_with_long_link_counts_short_link(self):
         long_url = "https://shop.example/" + "a" * 200
