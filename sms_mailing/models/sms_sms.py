@@ -647,8 +647,7 @@ class SmsSms(models.Model):
     def _serve_serially(
         self, provider, key, deadline, claim_size, chunk_size, pacer, route_cache
     ):
-        # The client is opened per chunk: a provider that guards a shared line
-        # (a modem) is held for one chunk at a time, not for the whole lane.
+        # One client per chunk (_send_chunk): a modem's line is held per chunk.
         taken = set()
         while True:
             rows = self._claim_batch(provider, key, claim_size)
@@ -666,12 +665,7 @@ class SmsSms(models.Model):
                     answers = ({}, down)
                 else:
                     pacer.wait(len(chunk))
-                    try:
-                        with provider._open_client() as client:
-                            answers = _send_with(client, _outgoing_of(chunk))
-                    except api_provider.ProviderError as err:
-                        # The client could not be opened (port busy, bad config...).
-                        answers = ({}, err)
+                    answers = _send_chunk(provider, _outgoing_of(chunk))
                     if isinstance(answers[1], api_provider.ProviderError):
                         down = api_provider.shared_outcome(answers[1])
                 results = _results_of(self.env, chunk, *answers)
@@ -1102,8 +1096,7 @@ class SmsSms(models.Model):
         size = provider._client_trait("max_batch")
         if provider.rate_limit:
             size = max(1, min(size, int(provider.rate_limit)))
-        # The client is opened per chunk: a provider that guards a shared line
-        # (a modem) is held for one chunk at a time, not for the whole batch.
+        pacer = _Pacer(provider.rate_limit)
         down = None
         for chunk in split_every(size, todo.ids, self.browse):
             if down is not None:
@@ -1111,25 +1104,15 @@ class SmsSms(models.Model):
                 # service unavailable, port busy, bad key): the next chunks
                 # would fail the same way, each after its own timeout, and hold
                 # the worker past its time budget. They share the outcome.
-                results.update({sms.id: _failed(sms, down) for sms in chunk})
+                results.update(chunk._results_of({}, down))
                 continue
-            started = time.monotonic()
-            try:
-                with provider._open_client() as client:
-                    answers, error = _send_with(client, chunk._outgoing())
-            except api_provider.ProviderError as err:
-                # The client could not be opened (port busy, bad config...).
-                answers, error = {}, err
+            pacer.wait(len(chunk))
+            answers, error = _send_chunk(provider, chunk._outgoing())
             results.update(chunk._results_of(answers, error))
             if isinstance(error, api_provider.ProviderError):
                 down = api_provider.shared_outcome(error)  # the whole request failed
-            if provider.rate_limit:
-                wait = len(chunk) / provider.rate_limit
-                time.sleep(max(0.0, wait - (time.monotonic() - started)))
+        pacer.finish()
         return results
-
-    def _call_client(self, client):
-        return self._results_of(*_send_with(client, self._outgoing()))
 
     def _rows(self):
         return [
@@ -1139,33 +1122,7 @@ class SmsSms(models.Model):
 
     def _results_of(self, answers, error):
         """``{sms_id: SendResult}`` from what :func:`_send_with` returned."""
-        if isinstance(error, api_provider.ProviderError):
-            return {sms.id: _failed(sms, error) for sms in self}
-        if error is not None:
-            # A fault of the client itself, maybe after the request left:
-            # never resend automatically.
-            error = _("Unexpected provider error: %(error)s", error=error)
-            return {
-                sms.id: api_provider.SendResult(
-                    sms.uuid,
-                    api_provider.PERMANENT,
-                    failure_type="unknown",
-                    error=error,
-                )
-                for sms in self
-            }
-        results = {}
-        for sms in self:
-            results[sms.id] = answers.get(sms.uuid) or api_provider.SendResult(
-                sms.uuid,
-                api_provider.PERMANENT,
-                failure_type="unknown",
-                error=_(
-                    "The provider gave no result for this message; it was not "
-                    "sent again so that nobody receives it twice."
-                ),
-            )
-        return results
+        return _results_of(self.env, self._rows(), answers, error)
 
     def _write_results_of(self, provider, results, route_cache=None):
         """Store the providers' answers, one write per resulting state.
@@ -1582,6 +1539,17 @@ def _send_with(client, outgoing):
         return {}, err
 
 
+def _send_chunk(provider, outgoing):
+    """``(answers by key, error)`` of one request through ``provider``. Its
+    client is opened for this request only: a provider that guards a shared
+    line (a modem) is held for one chunk at a time, not for a whole lane."""
+    try:
+        with provider._open_client() as client:
+            return _send_with(client, outgoing)
+    except api_provider.ProviderError as err:
+        return {}, err  # the client could not be opened (port busy, bad config...)
+
+
 def _send_pooled(clients, outgoing):
     """Send with a client of the lane's pool (run in a lane thread)."""
     client = clients.get()
@@ -1615,12 +1583,3 @@ class _Pacer:
         if self.rate:
             self._sleep_share()
             self.last = None
-
-
-def _failed(sms, err):
-    return api_provider.SendResult(
-        sms.uuid,
-        api_provider.TRANSIENT if err.transient else api_provider.PERMANENT,
-        failure_type=err.failure_type,
-        error=err.message,
-    )
