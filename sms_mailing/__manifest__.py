@@ -6,7 +6,7 @@
     "website": "https://github.com/sms-mailing/sms-mailing",
     "author": "SMS Mailing Contributors",
     "license": "LGPL-3",
-    "depends": ["sms", "contacts", "phone_validation", "link_tracker"],
+    "depends": ["sms", "contacts", "phone_validation", "link_tracker", "portal"],
     "external_dependencies": {"python": ["openpyxl", "phonenumbers", "requests"]},
     "data": [
         "security/sms_mailing_security.xml",
@@ -23,9 +23,11 @@
         "views/sms_contact_import_views.xml",
         "wizard/sms_mailing_list_add_views.xml",
         "views/sms_stop_templates.xml",
+        "views/portal_templates.xml",
         "wizard/sms_partner_send_views.xml",
         "wizard/sms_mailing_wizard_views.xml",
         "views/sms_mailing_menus.xml",
+        "views/sms_consent_views.xml",
     ],
     "demo": [
         "demo/sms_provider_demo.xml",

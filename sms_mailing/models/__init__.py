@@ -2,7 +2,10 @@ from . import ir_http
 from . import link_tracker_click
 from . import mail_notification
 from . import res_partner
+from . import sms_consent
+from . import res_partner_consent
 from . import sms_provider
+from . import sms_provider_consent
 from . import sms_mailing_group
 from . import sms_mailing_list
 from . import sms_mailing

@@ -568,6 +568,23 @@ class SmsContactImport(models.Model):
         )
         already = Blacklist.search([("number", "in", numbers)]).mapped("number")
         Blacklist._add(numbers)
+        new = [number for number in dict.fromkeys(numbers) if number not in already]
+        if new:
+            # sudo: the proof of consent keeps each number this import opted
+            # out; nobody writes the history directly.
+            self.env["sms.consent"].sudo().create(
+                [
+                    {
+                        "number": number,
+                        "action": "optout",
+                        "source": "import",
+                        "detail": self.filename or False,
+                        "user_id": self.env.user.id,
+                        "company_id": (self.company_id or self.env.company).id,
+                    }
+                    for number in new
+                ]
+            )
         return len(set(numbers) - set(already)), len(set(already))
 
     def _apply_contacts(self, decisions):

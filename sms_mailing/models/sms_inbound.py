@@ -4,7 +4,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 from ..tools import phone
-from ..tools.keywords import DEFAULT_STOP_KEYWORDS, is_stop, parse_keywords
+from ..tools.keywords import (
+    DEFAULT_START_KEYWORDS,
+    DEFAULT_STOP_KEYWORDS,
+    is_stop,
+    parse_keywords,
+)
+from .sms_consent import OPTIN, OPTOUT
 
 
 class SmsInbound(models.Model):
@@ -23,6 +29,12 @@ class SmsInbound(models.Model):
     is_read = fields.Boolean("Read", default=False)
     is_stop = fields.Boolean(
         "Opt-out request", readonly=True, help="The text was a stop keyword."
+    )
+    is_start = fields.Boolean(
+        "Opt-in request",
+        readonly=True,
+        help="The text was a start keyword: it lifts an opt-out made by a stop "
+        "keyword from the same number.",
     )
 
     def init(self):
@@ -67,6 +79,9 @@ class SmsInbound(models.Model):
     @api.model
     def _create_from_provider(self, provider, messages, stop_keywords=None):
         keywords = parse_keywords(stop_keywords or DEFAULT_STOP_KEYWORDS)
+        start_keywords = parse_keywords(
+            provider._start_keywords() or DEFAULT_START_KEYWORDS
+        )
         created = self.browse()
         known = set(
             self.search(
@@ -95,6 +110,7 @@ class SmsInbound(models.Model):
             # A sender that is no phone number (a short code, "MyBank") cannot be
             # blacklisted nor match a contact: the text is kept, nothing more.
             stop = bool(e164) and is_stop(message.body, keywords)
+            start = bool(e164) and not stop and is_stop(message.body, start_keywords)
             inbound = self.create(
                 {
                     "number": number,
@@ -105,6 +121,7 @@ class SmsInbound(models.Model):
                     "provider_message_id": message.provider_message_id,
                     "company_id": provider.company_id.id or self.env.company.id,
                     "is_stop": stop,
+                    "is_start": start,
                 }
             )
             created |= inbound
@@ -118,12 +135,48 @@ class SmsInbound(models.Model):
                 )
             if stop:
                 inbound._opt_out(partners, e164)
+            elif start:
+                inbound._opt_in(partners, e164)
         return created
 
     def _opt_out(self, partners, number):
         reason = _("Opted out by SMS: %(text)s", text=self.body)
         # sudo: a STOP received from this number blacklists only this number.
         self.env["phone.blacklist"].sudo()._add([number], message=reason)
-        partners.write({"sms_opt_out": True})
+        partners.with_context(sms_consent_logged=True).write({"sms_opt_out": True})
         for partner in partners:
             partner.message_post(body=reason, subtype_xmlid="mail.mt_note")
+        self.env["sms.consent"]._log(
+            partners, OPTOUT, "keyword", number=number, detail=self.body.strip()
+        )
+
+    def _opted_out_by_keyword(self, number):
+        """Whether the last opt-out of ``number`` was a stop keyword (a START
+        lifts only that one: not an opt-out by link, portal, import or user)."""
+        last = self.env["sms.consent"]._last_for_number(number)
+        if last:
+            return last.action == OPTOUT and last.source == "keyword"
+        # A STOP received before the history was kept.
+        return bool(
+            self.search_count(
+                [
+                    ("number", "=", number),
+                    ("is_stop", "=", True),
+                    ("id", "!=", self.id),
+                ],
+                limit=1,
+            )
+        )
+
+    def _opt_in(self, partners, number):
+        if not self._opted_out_by_keyword(number):
+            return
+        reason = _("Opted in again by SMS: %(text)s", text=self.body)
+        # sudo: a START from this number lifts only this number's STOP.
+        self.env["phone.blacklist"].sudo()._remove([number], message=reason)
+        partners.with_context(sms_consent_logged=True).write({"sms_opt_out": False})
+        for partner in partners:
+            partner.message_post(body=reason, subtype_xmlid="mail.mt_note")
+        self.env["sms.consent"]._log(
+            partners, OPTIN, "keyword", number=number, detail=self.body.strip()
+        )

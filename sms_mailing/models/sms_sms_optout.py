@@ -64,9 +64,12 @@ class SmsSms(models.Model):
         # _from_optout_token); only that number is opted out.
         self.env["phone.blacklist"].sudo()._add([self.number], message=reason)
         partners = self._optout_partners()
-        partners.write({"sms_opt_out": True})
+        partners.with_context(sms_consent_logged=True).write({"sms_opt_out": True})
         for partner in partners:
             partner.message_post(body=reason, subtype_xmlid="mail.mt_note")
+        self.env["sms.consent"]._log(
+            partners, "optout", "link", number=self.number, detail=mailing.name
+        )
         if not self.optout_at:
             self.sudo().optout_at = fields.Datetime.now()
 
@@ -80,8 +83,12 @@ class SmsSms(models.Model):
         )
         # sudo: as in _optout_by_link, the signed token names this number only.
         self.env["phone.blacklist"].sudo()._remove([self.number], message=reason)
-        partners = self._optout_partners().filtered("sms_opt_out")
-        partners.write({"sms_opt_out": False})
-        for partner in partners:
+        partners = self._optout_partners()
+        flagged = partners.filtered("sms_opt_out")
+        flagged.with_context(sms_consent_logged=True).write({"sms_opt_out": False})
+        for partner in flagged:
             partner.message_post(body=reason, subtype_xmlid="mail.mt_note")
+        self.env["sms.consent"]._log(
+            partners, "optin", "link", number=self.number, detail=mailing.name
+        )
         self.sudo().optout_at = False

@@ -1,6 +1,9 @@
-"""Stop keywords: a received SMS that is one of them opts its sender out (pure)."""
+"""Stop and start keywords: a received SMS that is a stop keyword opts its
+sender out; a start keyword lifts an opt-out made by a stop keyword (pure)."""
 
 DEFAULT_STOP_KEYWORDS = "STOP, STOPALL, UNSUBSCRIBE, ARRET, СТОП, PARAR"
+# English, French, Russian, Brazilian Portuguese.
+DEFAULT_START_KEYWORDS = "START, UNSTOP, SUBSCRIBE, REPRISE, СТАРТ, VOLTAR"
 
 
 def parse_keywords(text):
@@ -23,5 +26,7 @@ def is_stop(body, keywords):
     True
     >>> is_stop("Stop please", parse_keywords(DEFAULT_STOP_KEYWORDS))
     False
+    >>> is_stop("старт", parse_keywords(DEFAULT_START_KEYWORDS))
+    True
     """
     return "".join((body or "").split()).casefold() in keywords
