@@ -15,6 +15,7 @@
         "data/ir_cron_contact_import.xml",
         "views/sms_provider_views.xml",
         "views/sms_mailing_views.xml",
+        "views/sms_mailing_campaign_views.xml",
         "views/sms_sms_views.xml",
         "views/sms_inbound_views.xml",
         "views/sms_conversation_views.xml",

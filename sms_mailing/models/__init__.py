@@ -14,6 +14,11 @@ from . import sms_mailing_render
 from . import sms_mailing_estimate
 from . import sms_mailing_queue
 from . import sms_mailing_statistics
+from . import sms_mailing_smart
+from . import sms_mailing_phones
+from . import sms_mailing_ab_test
+from . import sms_mailing_variant
+from . import sms_mailing_held
 from . import sms_mailing_batch
 from . import sms_sms
 from . import sms_sms_routing
@@ -21,6 +26,7 @@ from . import sms_sms_lanes
 from . import sms_sms_state
 from . import sms_sms_status
 from . import sms_sms_optout
+from . import sms_sms_campaign
 from . import sms_inbound
 from . import sms_conversation
 from . import sms_contact_import

@@ -26,6 +26,11 @@ LOCKED_FIELDS = (
     "quiet_hours",
     "quiet_start",
     "quiet_end",
+    "template_id",
+    "smart_encoding",
+    "all_phones",
+    "ab_testing_enabled",
+    "ab_testing_pc",
 )
 
 
@@ -59,6 +64,10 @@ class SmsMailing(models.Model):
     )
     body = fields.Text(
         "Text",
+        compute="_compute_body",
+        store=True,
+        readonly=False,
+        precompute=True,
         tracking=True,
         help="Macros such as {{ object.name }} or {{ object.country_id.name }} "
         "are replaced for each contact.",
@@ -290,12 +299,16 @@ class SmsMailing(models.Model):
         if self.launch_type == "immediate":
             self.start_date = False
 
-    @api.onchange("template_id")
-    def _onchange_template_id(self):
-        # The template's raw text becomes the mailing's: the mailing's own checks
-        # (macros, rendering restrictions) apply to it like to a typed text.
-        if self.template_id:
-            self.body = self.template_id.body
+    @api.depends("template_id")
+    def _compute_body(self):
+        # The template's raw text becomes the mailing's (in the form, and in a
+        # create() through the API that names a template and no text): the
+        # mailing's own checks (macros, rendering restrictions) apply to it
+        # like to a typed text.
+        for mailing in self:
+            mailing.body = (
+                mailing.template_id.body if mailing.template_id else mailing.body
+            )
 
     # ------------------------------------------------------------------
     # Actions
@@ -532,7 +545,8 @@ class SmsMailing(models.Model):
                 "body": self.body,
             }
         )
-        self.template_id = template
+        if self.state == "draft":  # a launched mailing's fields stay as launched
+            self.template_id = template
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

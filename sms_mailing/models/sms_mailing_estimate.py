@@ -67,7 +67,7 @@ class SmsMailingEstimate(models.Model):
         )
         notes = []
         try:
-            texts = list(self._final_texts(partners, template=template).values())
+            texts = self._estimate_texts(partners, template)
         except UserError as err:
             # A text this user may not render (or that does not render yet):
             # Check and Launch refuse it and say why; the estimate counts the
@@ -125,6 +125,10 @@ class SmsMailingEstimate(models.Model):
                 )
         values["estimate_note"] = " ".join(notes) or False
         return values
+
+    def _estimate_texts(self, partners, template):
+        """The texts ``partners`` get, one per message (a list)."""
+        return list(self._final_texts(partners, template=template).values())
 
     def _estimate_partners(self, limit):
         """Up to ``limit`` contacts who would get the SMS (one per number, as

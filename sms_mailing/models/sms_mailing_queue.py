@@ -77,8 +77,15 @@ class SmsMailingQueue(models.Model):
                 ["sms_mailing_id"],
             )
         }
-        finished = sending.filtered(lambda m: m.id not in busy)
+        finished = sending.filtered(
+            lambda m: m.id not in busy and not m._waits_for_more()
+        )
         finished.write({"state": "done", "done_at": fields.Datetime.now()})
+
+    def _waits_for_more(self):
+        """Whether the mailing, its audience queued, still waits for messages
+        to queue later (an A/B test's winner)."""
+        return False
 
     def _queue_batch(self, batch_size=None):
         """Queue the next batch of the audience: one ``sms.sms`` per number.
@@ -91,7 +98,6 @@ class SmsMailingQueue(models.Model):
             self.env, "sms_mailing.queue_batch_size"
         )
         template = self._template()
-        Partner = self.env["res.partner"]
         if not self.audience_cursor:
             self._freeze_audience(batch_size)
         partner_ids = self._take_audience_batch()
@@ -99,6 +105,30 @@ class SmsMailingQueue(models.Model):
             self.write({"audience_done": True})
             self.env["sms.sms"]._trigger_lanes()
             return 0
+        rows = self._batch_rows(partner_ids)
+        seen = self._numbers_with_message([row[1] for row in rows if row[1]])
+        plan, to_render, variant_of = self._plan_batch(rows, seen)
+        sms_ids = {}
+        if to_render and (self.optout_link or self.link_tracking):
+            sms_ids = dict(
+                zip(to_render, self._reserve_sms_ids(len(to_render)), strict=True)
+            )
+        bodies = (
+            self._batch_texts(to_render, sms_ids, template, variant_of)
+            if to_render
+            else {}
+        )
+        self._insert_sms(plan, bodies, sms_ids, variant_of)
+        self.write({"audience_cursor": partner_ids[-1]})
+        if to_render:
+            self.env["sms.sms"]._trigger_lanes()
+        return len(partner_ids)
+
+    def _batch_rows(self, partner_ids):
+        """The batch's recipients as rows ``(key, e164, raw, optout,
+        blacklisted)`` (see ``tools/audience.py``), in audience order. A key is
+        a contact id, or ``(contact id, number)`` when a contact may get
+        several messages (``all_phones``)."""
         self.env.cr.execute(
             SQL(
                 """
@@ -113,26 +143,23 @@ class SmsMailingQueue(models.Model):
                 partner_ids,
             )
         )
-        rows = self.env.cr.fetchall()
-        seen = self._numbers_with_message([row[1] for row in rows if row[1]])
+        return self.env.cr.fetchall()
+
+    def _plan_batch(self, rows, seen):
+        """``(plan, to_render, variant_of)``: the batch's messages and
+        exclusions, the keys to render, and the A/B test variant of each
+        key (``{}``: no test)."""
         plan, to_render = audience.plan_batch(rows, seen)
-        sms_ids = {}
-        if to_render and (self.optout_link or self.link_tracking):
-            sms_ids = dict(
-                zip(to_render, self._reserve_sms_ids(len(to_render)), strict=True)
-            )
-        bodies = (
-            self._final_texts(
-                Partner.browse(to_render), sms_ids=sms_ids or None, template=template
-            )
-            if to_render
-            else {}
+        return plan, to_render, {}
+
+    def _batch_texts(self, keys, sms_ids, template, variant_of):
+        """``{key: text}`` as sent, for the keys of a batch."""
+        partner_ids = list(dict.fromkeys(map(audience.partner_of, keys)))
+        rendered = self._render_for(
+            template, self.env["res.partner"].browse(partner_ids)
         )
-        self._insert_sms(plan, bodies, sms_ids)
-        self.write({"audience_cursor": partner_ids[-1]})
-        if to_render:
-            self.env["sms.sms"]._trigger_lanes()
-        return len(partner_ids)
+        texts = {key: rendered[audience.partner_of(key)] for key in keys}
+        return self._finalize_texts(texts, sms_ids or None)
 
     def _freeze_audience(self, batch_size):
         """Evaluate the audience once, in one query, and store it as numbered
@@ -226,7 +253,7 @@ class SmsMailingQueue(models.Model):
         )
         return {row[0] for row in self.env.cr.fetchall()}
 
-    def _insert_sms(self, plan, bodies, sms_ids=None):
+    def _insert_sms(self, plan, bodies, sms_ids=None, variant_of=None):
         """Insert the batch's messages in one statement (the launch hot path).
 
         The values travel as one array per column, and PostgreSQL draws the
@@ -240,14 +267,23 @@ class SmsMailingQueue(models.Model):
         the others take the next id of the sequence.
         """
         sms_ids = sms_ids or {}
+        variant_of = variant_of or {}
         seg_cache = {}
-        columns = ([], [], [], [], [], [], [], [])
-        ids, numbers, texts, partner_ids, states, reasons, parts_list, encodings = (
-            columns
-        )
-        for partner_id, number, reason in plan:
-            ids.append(sms_ids.get(partner_id) if reason is None else None)
-            body = bodies.get(partner_id, "") if reason is None else ""
+        columns = ([], [], [], [], [], [], [], [], [])
+        (
+            ids,
+            numbers,
+            texts,
+            partner_ids,
+            states,
+            reasons,
+            parts_list,
+            encodings,
+            variant_ids,
+        ) = columns
+        for key, number, reason in plan:
+            ids.append(sms_ids.get(key) if reason is None else None)
+            body = bodies.get(key, "") if reason is None else ""
             if reason is None and body not in seg_cache:
                 info = segments.analyze(body)
                 seg_cache[body] = (
@@ -257,7 +293,8 @@ class SmsMailingQueue(models.Model):
             parts, encoding = seg_cache[body] if reason is None else (0, "gsm7")
             numbers.append(number or None)
             texts.append(body)
-            partner_ids.append(partner_id)
+            partner_ids.append(audience.partner_of(key))
+            variant_ids.append(variant_of.get(key))
             states.append("outgoing" if reason is None else "canceled")
             reasons.append(reason)
             parts_list.append(parts)
@@ -270,19 +307,20 @@ class SmsMailingQueue(models.Model):
                 INSERT INTO sms_sms (id, uuid, number, body, partner_id, state,
                     failure_type, sms_mailing_id, company_id, requested_provider_id,
                     parts, encoding, create_uid, write_uid, create_date, write_date,
-                    to_delete, attempts, is_test)
+                    to_delete, attempts, is_test, sms_mailing_variant_id)
                 SELECT COALESCE(t.id, nextval('sms_sms_id_seq')),
                        lpad(to_hex((extract(epoch FROM clock_timestamp())
                                     * 1000)::bigint), 12, '0')
                        || right(replace(gen_random_uuid()::text, '-', ''), 20),
                        t.number, t.body,
                        t.partner_id, t.state, t.failure_type, %s, %s, %s, t.parts,
-                       t.encoding, %s, %s, %s, %s, FALSE, 0, FALSE
+                       t.encoding, %s, %s, %s, %s, FALSE, 0, FALSE, t.variant_id
                   FROM unnest(%s::int[], %s::varchar[], %s::text[], %s::int[],
-                              %s::varchar[], %s::varchar[], %s::int[], %s::varchar[])
+                              %s::varchar[], %s::varchar[], %s::int[], %s::varchar[],
+                              %s::int[])
                        WITH ORDINALITY
                        AS t(id, number, body, partner_id, state, failure_type, parts,
-                            encoding, position)
+                            encoding, variant_id, position)
               ORDER BY t.position
                 """,
                 self.id,

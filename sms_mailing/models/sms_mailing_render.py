@@ -41,8 +41,12 @@ class SmsMailingRender(models.Model):
         anything is written.
         """
         for vals in vals_list:
-            if vals.get("body"):
-                self.new({"body": vals["body"]})._check_access_right_dynamic_template()
+            body = vals.get("body")
+            if "body" not in vals and vals.get("template_id"):
+                # the text comes from the template (_compute_body)
+                body = self.env["sms.template"].browse(vals["template_id"]).body
+            if body:
+                self.new({"body": body})._check_access_right_dynamic_template()
 
     def _has_unsafe_expression(self):
         """Odoo's decision for the one rendered field, the text.

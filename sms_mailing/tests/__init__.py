@@ -21,3 +21,4 @@ from . import test_campaign
 from . import test_mass_mailing_sms
 from . import test_consent
 from . import test_smart_encoding
+from . import test_campaign_tools

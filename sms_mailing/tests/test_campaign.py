@@ -203,8 +203,14 @@ class TestCampaignTexts(CampaignCase):
                 "body": "Hi {{ object.no_such_field }}",
             }
         )
-        mailing = self._mailing(template_id=template.id)
-        mailing._onchange_template_id()
+        mailing = self.env["sms.mailing"].create(
+            {
+                "name": "Broken",
+                "template_id": template.id,
+                "partner_ids": [(6, 0, (self.ann | self.bob).ids)],
+            }
+        )
+        self.assertEqual(mailing.body, "Hi {{ object.no_such_field }}")
         with self.assertRaisesRegex(UserError, "no_such_field"):
             mailing.action_launch()
         with self.assertRaisesRegex(UserError, "no_such_field"):

@@ -17,6 +17,16 @@ DUPLICATE = "sms_duplicate"
 EXCLUSIONS = (MISSING, INVALID, OPTOUT, BLACKLIST, DUPLICATE)
 
 
+def partner_of(key):
+    """The contact of a recipient key: a contact id, or ``(contact id,
+    number)`` when a contact may get a message on each of its numbers.
+
+    >>> partner_of(7), partner_of((7, "+33612345601"))
+    (7, 7)
+    """
+    return key[0] if isinstance(key, tuple) else key
+
+
 def exclusion_reason(e164, raw, optout, blacklisted, seen):
     """Why the contact gets no message, or ``None`` when it gets one.
 

@@ -24,6 +24,7 @@ class SmsPartnerSend(models.TransientModel):
     )
     body = fields.Text("Message")
     smart_encoding = fields.Boolean(
+        "Smart encoding",
         help="Characters that force the costly Unicode encoding (UCS-2) and have "
         "a GSM-7 look-alike (typographic quotes and apostrophes, dashes, ellipsis, "
         "special spaces) are replaced, and '€' by 'EUR' or 'E' where that saves a "
