@@ -205,8 +205,8 @@ class SmsMailingAbTest(models.Model):
                 notes.append(note)
         notes.append(
             _(
-                "A/B test: %(tested)s recipients get a variant, the other %(rest)s "
-                "the winner (counted with the longest variant).",
+                "A/B test: variants to %(tested)s recipients, the winner to the "
+                "other %(rest)s (counted with the longest variant).",
                 tested=tested,
                 rest=rest,
             )

@@ -291,7 +291,10 @@ class TestAbTest(CampaignToolsCase):
         self.assertEqual(mailing.body_parts, 2)
         self.assertEqual(mailing.parts_estimate, 35)
         self.assertAlmostEqual(mailing.cost_estimate, 1.75)
-        self.assertIn("A/B test: 10 recipients get a variant", mailing.estimate_note)
+        self.assertIn(
+            "A/B test: variants to 10 recipients, the winner to the other 10",
+            mailing.estimate_note,
+        )
         self.assertIn(
             "50% of the audience gets one of the 2 variants (25.0% each)",
             mailing.ab_testing_description,
