@@ -414,6 +414,30 @@ class TestAbTest(CampaignToolsCase):
         self.assertEqual(len(rest), 10)
         self.assertTrue(all(s.body.startswith("Spring sale: ") for s in rest))
 
+    def test_sms_user_reads_but_does_not_decide(self):
+        mailing = self._ab_mailing(
+            ab_testing_winner_selection="manual", ab_testing_schedule_datetime=False
+        )
+        self._queue(mailing)
+        with self.mock_gateway():
+            self._run_dispatch()
+        user = new_test_user(
+            self.env, "ab_sms_user", groups="base.group_user,sms_mailing.group_sms_user"
+        )
+        variants = mailing.variant_ids.with_user(user)
+        self.assertEqual(variants.mapped("sent_count"), [5, 5])  # counters readable
+        with self.assertRaises(AccessError):
+            variants[0].action_select_as_winner()
+        draft = self._ab_mailing()
+        with self.assertRaises(AccessError):
+            self.env["sms.mailing.variant"].with_user(user).create(
+                {"mailing_id": draft.id, "body": "Mine"}
+            )
+        with self.assertRaises(AccessError):
+            draft.variant_ids[0].with_user(user).body = "Mine"
+        self.assertFalse(mailing.ab_testing_completed)
+        self.assertEqual(len(mailing.sms_ids), 10, "nothing more was queued")
+
     def test_copy_keeps_the_variants(self):
         mailing = self._ab_mailing()
         copy = mailing.copy()
