@@ -17,7 +17,9 @@ from odoo.addons.sms_provider_modem.tools.modem import ModemDriver, ModemError
 TIMEOUT = 0.05  # seconds the driver waits for a final result
 # The driver's own time limit bounds these tests (asserted by _bounded), not
 # Hypothesis' deadline: an exchange that ends in a timeout takes TIMEOUT.
-driver_settings = settings(deadline=None, max_examples=150)
+driver_settings = settings(
+    deadline=None, max_examples=max(1, settings.default.max_examples // 2)
+)
 
 
 class ScriptedLine:  # pylint: disable=method-required-super

@@ -180,6 +180,26 @@ class TestMailing(SmsProviderCase):
         self._launch_and_queue(mailing)
         self.assertIn(late, mailing.sms_ids.partner_id)
 
+    def test_number_longer_than_e164_is_excluded_as_invalid(self):
+        # Odoo sanitizes it (phonenumbers calls it valid), but with +49 it has
+        # 16 digits, one more than E.164 allows: no provider would take it.
+        long_number = self.env["res.partner"].create(
+            {
+                "name": "Lang",
+                "mobile": "25000000000000",
+                "country_id": self.env.ref("base.de").id,
+            }
+        )
+        self.assertEqual(long_number.phone_sanitized, "+4925000000000000")
+        mailing = self._mailing(partner_ids=[(6, 0, (self.ann | long_number).ids)])
+        self._launch_and_queue(mailing)
+        reasons = {
+            partner: (sms.state, sms.failure_type)
+            for partner, sms in self._by_partner(mailing).items()
+        }
+        self.assertEqual(reasons[long_number], ("canceled", "sms_number_format"))
+        self.assertEqual(reasons[self.ann], ("outgoing", False))
+
     def test_exclusions_are_recorded_with_reasons(self):
         Partner = self.env["res.partner"]
         dup = Partner.create({"name": "Dup", "mobile": "+33612345601"})

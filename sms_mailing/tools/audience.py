@@ -6,8 +6,8 @@ A batch is a list of contacts in audience order (ascending id), each as a row
 and whether the number is on the phone blacklist.
 """
 
-MISSING = "sms_number_missing"
-INVALID = "sms_number_format"
+from .phone import INVALID, MISSING, is_e164
+
 OPTOUT = "sms_optout"
 BLACKLIST = "sms_blacklist"
 DUPLICATE = "sms_duplicate"
@@ -29,6 +29,12 @@ def exclusion_reason(e164, raw, optout, blacklisted, seen):
     'sms_number_missing'
     >>> exclusion_reason(None, "12", True, False, set())
     'sms_number_format'
+
+    Odoo's sanitized number can be longer than E.164 allows (phonenumbers
+    calls some 16-digit German numbers valid): no provider takes it.
+
+    >>> exclusion_reason("+4925000000000000", "25000000000000", False, False, set())
+    'sms_number_format'
     >>> exclusion_reason("+33612345601", "0612345601", True, True, set())
     'sms_optout'
     >>> exclusion_reason("+33612345601", "0612345601", False, True, set())
@@ -40,6 +46,8 @@ def exclusion_reason(e164, raw, optout, blacklisted, seen):
     """
     if not e164:
         return INVALID if raw and raw.strip() else MISSING
+    if not is_e164(e164):
+        return INVALID
     if optout:
         return OPTOUT
     if blacklisted:
