@@ -298,6 +298,11 @@ class SmsProvider(models.Model):
             "sender": self.sender or "",
             "max_parts": self.max_parts,
             "company_name": (self.company_id or self.env.company).name,
+            # The language of the client's sentences (errors, availability):
+            # the user's, the company's in a scheduled action (no language).
+            "lang": self.env.context.get("lang")
+            or (self.company_id or self.env.company).partner_id.lang
+            or "en_US",
         }
 
     def _get_client(self):

@@ -45,6 +45,7 @@ class SmsSms(models.Model):
             ("sms_not_allowed", "Not Allowed"),
             ("sms_rejected", "Rejected"),
             (IN_DOUBT, "Maybe sent (check before retrying)"),
+            (api_provider.FAILURE_CREDENTIALS, "API key or password rejected"),
         ]
     )
     company_id = fields.Many2one(
@@ -1255,9 +1256,9 @@ class SmsSms(models.Model):
         trackers = self._trackers()
         if not trackers:
             return
-        if failure_type == IN_DOUBT:
-            # Notifications and mailing traces know no such failure type.
-            failure_type = "unknown"
+        # Notifications and mailing traces know neither "in doubt" nor
+        # "credentials rejected".
+        failure_type = api_provider.TRACKER_FAILURE_TYPES.get(failure_type, failure_type)
         if state == "error" and failure_type in self.DELIVERY_ERRORS:
             # Odoo's tracker takes the delivery error without its "sms_" prefix.
             trackers._action_update_from_provider_error(

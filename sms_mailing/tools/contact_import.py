@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import phone
+from .exceptions import ImportFileError
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -84,15 +85,6 @@ DUPLICATE = "duplicate"
 
 # Numbers written in one cell: "06 12 34 56 78 / 01 23 45 67 89".
 _NUMBER_SPLIT = re.compile(r"[,;/|]")
-
-
-class ImportFileError(ValueError):
-    """A file that cannot be read; ``code`` tells why (the model words it)."""
-
-    def __init__(self, code, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 # ----------------------------------------------------------------------
