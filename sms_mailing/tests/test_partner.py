@@ -193,7 +193,8 @@ class TestCorePartner(SmsProviderCase):
             wizard.action_send()
         self.assertEqual(
             str(caught.exception),
-            f"The SMS to {FR} could not be sent: P says permanent",
+            f"The SMS to {FR} could not be sent: P says permanent Check the "
+            "provider P in SMS > Configuration > Providers.",
         )
 
     def test_validation_errors_send_nothing(self):
