@@ -10,7 +10,7 @@ from odoo.tools import SQL
 
 from odoo.addons.sms_mailing.tools import settings, transaction
 from odoo.addons.sms_mailing.tools.keywords import DEFAULT_STOP_KEYWORDS
-from odoo.addons.sms_mailing.tools.provider import ProviderError
+from odoo.addons.sms_mailing.tools.exceptions import ProviderError
 
 from ..tools.modem_client import ModemClient, match_reports
 
