@@ -3,6 +3,7 @@ from . import link_tracker_click
 from . import mail_notification
 from . import res_partner
 from . import sms_provider
+from . import sms_provider_balance
 from . import sms_mailing_group
 from . import sms_mailing_list
 from . import sms_mailing

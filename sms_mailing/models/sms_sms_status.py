@@ -4,7 +4,7 @@ import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import SQL, split_every
+from odoo.tools import split_every
 
 from ..tools import provider as provider_api
 from ..tools import (
@@ -51,29 +51,25 @@ class SmsSms(models.Model):
                     ):
                         updates = client.statuses(chunk.mapped("provider_message_id"))
                         chunk.write({"status_checked_at": fields.Datetime.now()})
-                        updated |= provider._apply_status_updates(updates)
+                        updated |= self._update_from_statuses(provider, updates)
                         commit_batch(self.env)
             except (provider_api.ProviderError, provider_api.NotSupported) as err:
                 _logger.warning("Status poll of %s failed: %s", provider.name, err)
         return updated
 
     @api.model
-    def _apply_status_updates(self, provider, updates):
+    def _update_from_statuses(self, provider, updates):
+        """Apply ``provider``'s ``StatusUpdate``s to the messages it sent (see
+        ``sms.provider._apply_status_updates``); returns the changed ones."""
         updates = [u for u in updates if u.provider_message_id and not u.transient]
         if not updates:
             return self.browse()
-        references = list({u.provider_message_id for u in updates})
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                "SELECT DISTINCT ON (provider_message_id) provider_message_id, id"
-                " FROM sms_sms WHERE provider_id = %s AND provider_message_id = ANY(%s)"
-                " ORDER BY provider_message_id, (state = 'pending') DESC, id DESC",
-                provider.id,
-                references,
-            )
+        sms_id_by_reference = {}
+        found = provider._find_messages_by_reference(
+            [u.provider_message_id for u in updates]
         )
-        sms_id_by_reference = dict(self.env.cr.fetchall())
+        for sms in found:
+            sms_id_by_reference.setdefault(sms.provider_message_id, sms.id)
         now = fields.Datetime.now()
         touched = self.browse()
         for update in updates:
