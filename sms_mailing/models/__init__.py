@@ -11,6 +11,7 @@ from . import sms_mailing_batch
 from . import sms_sms
 from . import sms_sms_routing
 from . import sms_sms_lanes
+from . import sms_sms_sending
 from . import sms_sms_state
 from . import sms_sms_status
 from . import sms_sms_optout

@@ -6,7 +6,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from ..tools import routing, segments, settings, transaction
+from ..tools import dispatch, routing, segments, settings, transaction
 from ..tools.demo_client import DemoClient
 from ..tools.provider import NotSupported, ProviderError
 
@@ -308,6 +308,11 @@ class SmsProvider(models.Model):
         if self.rate_limit:
             return 1
         return max(1, min(self.dispatch_lanes, self._client_trait("max_lanes")))
+
+    def _request_size(self):
+        """How many messages go in one request to this provider."""
+        self.ensure_one()
+        return dispatch.request_size(self._client_trait("max_batch"), self.rate_limit)
 
     def _inflight(self):
         """How many requests a lane keeps waiting on this provider at once."""

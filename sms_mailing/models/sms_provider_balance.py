@@ -11,6 +11,8 @@ from ..tools.provider import NotSupported, ProviderError
 _logger = logging.getLogger(__name__)
 
 
+# One concern of the model per file, on purpose (the file list is the map).
+# pylint: disable=consider-merging-classes-inherited
 class SmsProvider(models.Model):
     _inherit = "sms.provider"
 
@@ -68,21 +70,22 @@ class SmsProvider(models.Model):
             result["message"] = err.message
         return result
 
+    def _currency_named(self, code):
+        """The ``res.currency`` a provider's answer names by ``code`` (ISO),
+        active or not; this provider's own when ``code`` is empty or its own,
+        empty when unknown."""
+        if not code or code == self.currency_id.name:
+            return self.currency_id
+        Currency = self.env["res.currency"].with_context(active_test=False)
+        return Currency.search([("name", "=", code)], limit=1)
+
     def _estimate_cost_amount(self, numbers, text, times=1):
         """``(amount, currency, note)``: what sending ``text`` to ``numbers``
         costs, ``times`` over, in a ``res.currency`` (the provider's unless its
         cost API names another one); ``amount`` is ``None`` with ``note`` saying
         why when there is no estimate."""
         estimate = self._estimate_cost(numbers, text)
-        currency = self.currency_id
-        code = estimate.get("currency")
-        if code and code != currency.name:
-            currency = (
-                self.env["res.currency"]
-                .with_context(active_test=False)
-                .search([("name", "=", code)], limit=1)
-                or currency
-            )
+        currency = self._currency_named(estimate.get("currency")) or self.currency_id
         if not estimate["available"]:
             return None, currency, estimate["message"]
         return estimate["total_cost"] * times, currency, estimate["message"]
@@ -113,13 +116,7 @@ class SmsProvider(models.Model):
             ) from err
         text = balance.text or ""
         if balance.amount is not None:
-            currency = self.currency_id
-            if balance.currency and balance.currency != currency.name:
-                currency = (
-                    self.env["res.currency"]
-                    .with_context(active_test=False)
-                    .search([("name", "=", balance.currency)], limit=1)
-                )
+            currency = self._currency_named(balance.currency)
             text = (
                 tools.format_amount(self.env, balance.amount, currency)
                 if currency
