@@ -91,14 +91,20 @@ class SmsSms(models.Model):
         names = ["state", "failure_type", "error_message", "write_date", "write_uid"]
         names += list(columns) + (["attempts"] if attempts is not None else [])
         self.invalidate_recordset(names)
-        # Chatter messages (not a mailing's) have trackers and notifications.
+        self._follow_in_chatter(written, state, failure_type)
+
+    @api.model
+    def _follow_in_chatter(self, written, state, failure_type):
+        """Chatter messages (not a mailing's) have trackers and notifications:
+        they follow ``written`` rows ``(id, uuid, mail message id, mailing id)``."""
         loose = [row for row in written if not row[3]]
-        if loose:
-            self._update_trackers_of([row[1] for row in loose], state, failure_type)
-            message_ids = {row[2] for row in loose if row[2]}
-            if state != "process" and message_ids:
-                messages = self.env["mail.message"].browse(sorted(message_ids))
-                messages._notify_message_notification_update()
+        if not loose:
+            return
+        self._update_trackers_of([row[1] for row in loose], state, failure_type)
+        message_ids = {row[2] for row in loose if row[2]}
+        if state != "process" and message_ids:
+            messages = self.env["mail.message"].browse(sorted(message_ids))
+            messages._notify_message_notification_update()
 
     @api.model
     def _write_per_message(self, per_message):
