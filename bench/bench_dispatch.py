@@ -20,7 +20,9 @@ Runs (``--runs``, comma-separated):
   this process against the local SMS.ru answering at once;
 - ``kill``: ``--kill-recipients`` SMS.ru numbers sent by two Odoo servers on one
   database; the first is killed (SIGKILL) once ``--kill-at`` of the messages are
-  final. Messages it was handing over fail "in doubt"; none is sent twice.
+  final. Messages in the requests it had handed over fail "in doubt" (the
+  gateway received every one of them); those it had claimed but not handed
+  over are sent by server B; none is sent twice.
 
 Each run uses a fresh database copied from a template (our three addons without
 demo data, rebuilt when the addons change). A benchmark, not a test.
@@ -57,7 +59,7 @@ MODULES = "sms_mailing,sms_provider_smsru,sms_provider_modem"
 API_ID = "BENCH-0000-1111-2222"
 BODY = "Hello {{ object.name }}, our spring sale starts Monday: 20% off."
 FINAL = ("pending", "sent", "error", "canceled")
-LANE_LOCK_NAMESPACE = 0x534D534C  # sms_mailing.models.sms_sms.LANE_LOCK_NAMESPACE
+LANE_LOCK_NAMESPACE = 0x534D534C  # sms_mailing.tools.dispatch.LANE_LOCK_NAMESPACE
 
 
 def say(msg):
@@ -428,6 +430,13 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
         if modem:
             received.update(m.number for m in modem.messages())
         twice = sum(1 for n in received.values() if n > 1)
+        with conn.cursor() as cr:
+            cr.execute(
+                "SELECT number FROM sms_sms WHERE sms_mailing_id = %s"
+                " AND failure_type = 'sms_in_doubt'",
+                [mailing],
+            )
+            in_doubt = [row[0] for row in cr.fetchall()]
         states = collections.Counter()
         for _m, state, failure_type, n in rows:
             states[f"{state}/{failure_type}" if failure_type else state] += n
@@ -441,6 +450,9 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
             "smsru_seconds": smsru_done,
             "received": sum(received.values()),
             "twice": twice,
+            "in_doubt": len(in_doubt),
+            # A message in doubt was handed over: the gateway should have it.
+            "in_doubt_received": sum(1 for n in in_doubt if received.get(n)),
             "states": dict(states),
             "mailing": mailing_state,
         }
@@ -544,7 +556,9 @@ def report(result, args):
         f"{result['seconds']:.1f} s = {result['msg_s']:.0f} msg/s end to end; "
         f"SMS.ru part final after {result['smsru_seconds'] or 0:.1f} s; serial limit "
         f"{limit:.0f} msg/s; received {result['received']}, sent twice "
-        f"{result['twice']}; states {result['states']}; mailing {result['mailing']}"
+        f"{result['twice']}; in doubt {result['in_doubt']}, of which the gateway "
+        f"received {result['in_doubt_received']}; states {result['states']}; "
+        f"mailing {result['mailing']}"
     )
     print(json.dumps(result), flush=True)
 

@@ -142,6 +142,10 @@ class SmsProviderClient:
     provider at the same time (1 for a modem: one serial line).
     ``one_line``: the gateway takes one user at a time (a serial line): the
     core holds a lock across Odoo workers and servers around each session.
+    ``hands_over_each``: :meth:`send` sends its messages one at a time and calls
+    :meth:`handing_over` before each one leaves (a modem), so that a crash
+    in the middle of a request leaves the messages not yet written out of
+    doubt; other clients' requests are handed over whole, before they leave.
     """
 
     max_batch = 100
@@ -150,10 +154,18 @@ class SmsProviderClient:
     one_line = False
     supports_status = False
     status_batch = 100
+    hands_over_each = False
+    # Set by the dispatcher for one request: ``on_hand_over([key])``.
+    on_hand_over = None
 
     def __init__(self, config):
         # ``config`` is a plain dict built by ``sms.provider._get_client_config()``
         self.config = dict(config)
+
+    def handing_over(self, key):
+        """The message ``key`` is about to leave (see ``hands_over_each``)."""
+        if self.on_hand_over is not None:
+            self.on_hand_over([key])
 
     # -- sending ---------------------------------------------------------
     def send(self, messages):

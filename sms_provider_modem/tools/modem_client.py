@@ -70,6 +70,7 @@ class ModemClient(api.SmsProviderClient):
     max_inflight = 1  # one serial line: one message at a time
     max_lanes = 1
     one_line = True  # the core locks the line around each session
+    hands_over_each = True  # a message is in doubt once its first PDU is written
     supports_status = False  # delivery reports come from the modem itself
 
     def __init__(self, config, driver_factory=ModemDriver):
@@ -169,6 +170,7 @@ class ModemClient(api.SmsProviderClient):
                 )
             )
             return _result(message, api.PERMANENT, error, "unknown"), None
+        self.handing_over(message.key)
         references = []
         for part in pdus:
             try:
