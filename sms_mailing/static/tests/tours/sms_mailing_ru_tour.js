@@ -56,7 +56,7 @@ registry.category("web_tour.tours").add("sms_mailing_ru_send_dialog", {
         },
         { trigger: ".modal .modal-footer button:contains('Отправить')" },
         {
-            trigger: ".modal .modal-footer button:contains('Отменить')",
+            trigger: ".modal .modal-footer button:contains('Отмена')",
             run: "click",
         },
         { trigger: "body:not(:has(.modal))" },
