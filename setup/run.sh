@@ -41,8 +41,9 @@ if [ -n "$todo" ]; then
     # Odoo prints when --stop-after-init ends read like a failure; they are not.
     # A new demo database gets the users' languages (French, Russian, Brazilian
     # Portuguese) before the addons, so that the demo contacts get theirs.
+    # English first: Odoo makes the first one the default language of contacts.
     langs=()
-    [ "$new" = 1 ] && langs=(--load-language=fr_FR,ru_RU,pt_BR)
+    [ "$new" = 1 ] && langs=(--load-language=en_US,fr_FR,ru_RU,pt_BR)
     odoo_bin -d "$DB_NAME" -i "$todo" "${langs[@]}" --stop-after-init --no-http --max-cron-threads=0 \
         --log-level=warn 2>&1 | quiet_root
     if [ -n "$(missing_addons)" ]; then
