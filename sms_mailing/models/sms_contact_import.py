@@ -23,7 +23,7 @@ from ..tools.transaction import commit_batch
 _logger = logging.getLogger(__name__)
 
 COLUMN_SELECTION = [
-    ("name", "Name"),
+    ("name", "Full name"),
     ("first_name", "First name"),
     ("last_name", "Last name"),
     ("mobile", "Mobile"),
@@ -98,7 +98,7 @@ class SmsContactImport(models.Model):
     column_ids = fields.One2many("sms.contact.import.column", "import_id", "Columns")
     preview = fields.Html(compute="_compute_preview", sanitize=False)
     processed_count = fields.Integer("Lines done", readonly=True, copy=False)
-    progress = fields.Float(compute="_compute_progress")
+    progress = fields.Float("Import progress", compute="_compute_progress")
     error = fields.Text(readonly=True, copy=False)
 
     # results
@@ -181,10 +181,21 @@ class SmsContactImport(models.Model):
             )
         hint = ""
         if invalid and not valid:
-            hint = Markup("<div class='alert alert-warning' role='alert'>%s</div>") % _(
-                "None of the first numbers is valid: are they written for %(country)s? "
-                "Check the default country, or the column of the numbers.",
-                country=self.country_id.name or _("no default country"),
+            if self.country_id:
+                text = _(
+                    "None of the first numbers is valid: are they written for "
+                    "%(country)s? Check the default country, or the column of the "
+                    "numbers.",
+                    country=self.country_id.name,
+                )
+            else:
+                text = _(
+                    "None of the first numbers is valid, and no default country is "
+                    "set to read the numbers written without a country code: choose "
+                    "the default country, or check the column of the numbers."
+                )
+            hint = (
+                Markup("<div class='alert alert-warning' role='alert'>%s</div>") % text
             )
         return hint + Markup(
             "<table class='table table-sm o_sms_import_preview'>"
@@ -236,25 +247,42 @@ class SmsContactImport(models.Model):
         }
 
     def _file_error(self, err):
-        """The sentence for a file that cannot be read."""
+        """The sentence for a file that cannot be read (whole sentences, with
+        or without the file's name)."""
+        name = self.filename
         if err.code == "empty":
             return _("The file is empty: it holds no line to import.")
         if err.code == "xls":
+            if name:
+                return _(
+                    "%(file)s is an old Excel file (.xls): save it as .xlsx or as "
+                    "CSV and import it again.",
+                    file=name,
+                )
             return _(
-                "%(file)s is an old Excel file (.xls): save it as .xlsx or as CSV "
-                "and import it again.",
-                file=self.filename or _("The file"),
+                "This is an old Excel file (.xls): save it as .xlsx or as CSV and "
+                "import it again."
             )
         if err.code == "encoding":
+            if name:
+                return _(
+                    "The text of %(file)s cannot be read: save it as CSV in UTF-8 "
+                    "(or Windows-1251) and import it again.",
+                    file=name,
+                )
             return _(
-                "The text of %(file)s cannot be read: save it as CSV in UTF-8 "
-                "(or Windows-1251) and import it again.",
-                file=self.filename or _("the file"),
+                "The text of this file cannot be read: save it as CSV in UTF-8 "
+                "(or Windows-1251) and import it again."
+            )
+        if name:
+            return _(
+                "%(file)s is neither a CSV nor an XLSX file. Save it as CSV or as "
+                "an Excel workbook (.xlsx) and import it again.",
+                file=name,
             )
         return _(
-            "%(file)s is neither a CSV nor an XLSX file. Save it as CSV or as an "
-            "Excel workbook (.xlsx) and import it again.",
-            file=self.filename or _("The file"),
+            "This file is neither a CSV nor an XLSX file. Save it as CSV or as an "
+            "Excel workbook (.xlsx) and import it again."
         )
 
     @api.model
