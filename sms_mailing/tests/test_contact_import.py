@@ -121,9 +121,7 @@ class TestContactImport(SmsProviderCase):
             list_name="DE",
         )
         self.assertEqual((record.created_count, record.invalid_count), (1, 1))
-        self.assertEqual(
-            record.list_id.partner_ids.phone_sanitized, "+492500000000000"
-        )
+        self.assertEqual(record.list_id.partner_ids.phone_sanitized, "+492500000000000")
         self.assertEqual(
             self._refused_lines(record),
             [
