@@ -125,8 +125,8 @@ class TestContactImport(SmsProviderCase):
         self.assertEqual(
             self._refused_lines(record),
             [
-                "Line;Reason;Name;Phone",
-                "2;Invalid number: 25000000000000;Lang;25000000000000",
+                "Line,Reason,Name,Phone",
+                "2,Invalid number: 25000000000000,Lang,25000000000000",
             ],
         )
 
