@@ -49,7 +49,7 @@ class TestCoreProvider(SmsProviderCase):
         )
         self.env["res.lang"]._activate_lang("ru_RU")
         self.env.company.partner_id.lang = "ru_RU"
-        cron_env = provider.with_context({})
+        cron_env = provider.with_context(lang=None)
         self.assertEqual(cron_env._get_client_config()["lang"], "ru_RU")
         client = cron_env._get_client()
         self.assertEqual(client.lang, "ru_RU")
