@@ -40,6 +40,9 @@
         "web.assets_tests": [
             "sms_mailing/static/tests/tours/*.js",
         ],
+        "web.assets_unit_tests": [
+            "sms_mailing/static/tests/*.test.js",
+        ],
     },
     "installable": True,
     "application": True,

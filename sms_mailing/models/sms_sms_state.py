@@ -287,7 +287,9 @@ class SmsSms(models.Model):
             return
         # Notifications and mailing traces know neither "in doubt" nor
         # "credentials rejected".
-        failure_type = provider_api.TRACKER_FAILURE_TYPES.get(failure_type, failure_type)
+        failure_type = provider_api.TRACKER_FAILURE_TYPES.get(
+            failure_type, failure_type
+        )
         if state == "error" and failure_type in self.DELIVERY_ERRORS:
             # Odoo's tracker takes the delivery error without its "sms_" prefix.
             trackers._action_update_from_provider_error(

@@ -121,14 +121,12 @@ class TestContactImport(SmsProviderCase):
             list_name="DE",
         )
         self.assertEqual((record.created_count, record.invalid_count), (1, 1))
-        self.assertEqual(
-            record.list_id.partner_ids.phone_sanitized, "+492500000000000"
-        )
+        self.assertEqual(record.list_id.partner_ids.phone_sanitized, "+492500000000000")
         self.assertEqual(
             self._refused_lines(record),
             [
-                "Line;Reason;Name;Phone",
-                "2;Invalid number: 25000000000000;Lang;25000000000000",
+                "Line,Reason,Name,Phone",
+                "2,Invalid number: 25000000000000,Lang,25000000000000",
             ],
         )
 

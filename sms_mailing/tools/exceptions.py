@@ -25,7 +25,9 @@ class ProviderError(Exception):
     ('down', 'sms_server', 'down')
     """
 
-    def __init__(self, message, transient=False, failure_type=None, code=None, lang=None):
+    def __init__(
+        self, message, transient=False, failure_type=None, code=None, lang=None
+    ):
         message = translate(message, lang)
         super().__init__(message)
         self.message = message

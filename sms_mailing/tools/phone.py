@@ -10,7 +10,7 @@ INVALID = "sms_number_format"
 # accepts longer numbers for some countries (Germany: 16 digits), which SMS
 # providers refuse.
 E164_MAX_DIGITS = 15
-_E164 = re.compile(r"\+[1-9][0-9]{0,%d}" % (E164_MAX_DIGITS - 1))
+_E164 = re.compile(rf"\+[1-9][0-9]{{0,{E164_MAX_DIGITS - 1}}}")
 
 
 def normalize(number, region=None):

@@ -7,8 +7,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from odoo.addons.sms_mailing.tools import settings, transaction
-from odoo.addons.sms_mailing.tools.keywords import DEFAULT_STOP_KEYWORDS
 from odoo.addons.sms_mailing.tools.exceptions import ProviderError
+from odoo.addons.sms_mailing.tools.keywords import DEFAULT_STOP_KEYWORDS
 
 from ..tools.modem_client import ModemClient, match_reports
 

@@ -1,7 +1,7 @@
 """A GSM modem driver: AT commands (3GPP TS 27.005 / 27.007) over pyserial.
 
-Pure Python, no ORM (Odoo's lazy translation only, for the sentences). The port is anything ``serial.serial_for_url``
-opens: a device (``/dev/ttyUSB0``), ``socket://host:port``,
+Pure Python, no ORM (Odoo's lazy translation only, for the sentences). The
+port is anything ``serial.serial_for_url`` opens: a device (``/dev/ttyUSB0``), ``socket://host:port``,
 ``rfc2217://host:port`` or ``loop://``.
 
 One driver is one conversation with the modem. Every exchange (a command and
@@ -564,7 +564,10 @@ class ModemDriver:
                     self._read_some()
             except ModemTimeout as exc:
                 raise ModemTimeout(
-                    _lt("The modem does not answer to AT (%(error)s).", error=exc.sentence)
+                    _lt(
+                        "The modem does not answer to AT (%(error)s).",
+                        error=exc.sentence,
+                    )
                 ) from exc
             self._buffer.clear()
             self._dirty = False
@@ -1000,9 +1003,7 @@ def parse_cusd(line):
     if status == 5:
         raise ModemTimeout(_lt("The USSD session timed out on the network."))
     if not text and status == 2:
-        raise ModemError(
-            _lt("The network ended the USSD session without an answer.")
-        )
+        raise ModemError(_lt("The network ended the USSD session without an answer."))
     return decode_ussd_text(text, dcs)
 
 

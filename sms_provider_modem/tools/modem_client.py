@@ -224,7 +224,9 @@ class ModemClient(api.SmsProviderClient):
             return api.Availability(False, self.translate(exc.sentence))
         registered = stat in (1, 5)
         if signal.dbm is None:
-            message = _lt("SIM ready. Signal: unknown. Network: %(network)s.", network=text)
+            message = _lt(
+                "SIM ready. Signal: unknown. Network: %(network)s.", network=text
+            )
         else:
             message = _lt(
                 "SIM ready. Signal: %(dbm)s dBm (%(quality)s). Network: %(network)s.",

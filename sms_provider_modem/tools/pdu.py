@@ -1,9 +1,9 @@
 """SMS PDUs of 3GPP TS 23.040: SMS-SUBMIT out, SMS-DELIVER and SMS-STATUS-REPORT in.
 
 Pure Python, no ORM (Odoo's lazy translation only, for the sentences a user
-may read: status reports, refused numbers). The GSM-7 tables and the splitting into parts come
-from ``sms_mailing.tools.segments`` (TS 23.038); this module only lays the bits
-out on the wire.
+may read: status reports, refused numbers). The GSM-7 tables and the splitting
+into parts come from ``sms_mailing.tools.segments`` (TS 23.038); this module
+only lays the bits out on the wire.
 
 >>> pdus = encode_submit("+46708251358", "hellohello", validity_minutes=4 * 1440)
 >>> pdus[0].pdu, pdus[0].length

@@ -53,9 +53,7 @@ class TestSmsRuCampaignTools(SmsRuCase):
         self.assertSmsState(mailing.sms_ids, "error", failure_type="sms_credentials")
         # The Failed list shows the failure type's label...
         labels = dict(
-            self.env["sms.sms"]._fields["failure_type"]._description_selection(
-                self.env
-            )
+            self.env["sms.sms"]._fields["failure_type"]._description_selection(self.env)
         )
         self.assertEqual(labels["sms_credentials"], "API key or password rejected")
         # ... and so do the mailing's Failures, with SMS.ru's sentence.

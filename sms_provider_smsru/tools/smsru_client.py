@@ -320,7 +320,10 @@ class SmsRuClient(SmsProviderClient):
             sentence = _lt("SMS.ru refused the authentication.")
             failure_type = FAILURE_CREDENTIALS
         elif code is not None and _is_transient_code(code):
-            sentence, failure_type = _lt("SMS.ru reported a server error."), "sms_server"
+            sentence, failure_type = (
+                _lt("SMS.ru reported a server error."),
+                "sms_server",
+            )
         else:
             sentence, failure_type = _lt("SMS.ru refused the request."), "unknown"
         return self._with_code(sentence, code, text), failure_type
