@@ -23,3 +23,5 @@ from . import sms_sms_optout
 from . import sms_inbound
 from . import sms_conversation
 from . import sms_contact_import
+from . import sms_contact_import_processing
+from . import sms_contact_import_column

@@ -2,6 +2,7 @@ from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from lxml import html
 
 from odoo import fields, tools
 from odoo.exceptions import UserError, ValidationError
@@ -229,13 +230,50 @@ class TestMailing(SmsProviderCase):
         self.assertEqual((mailing.total_count, mailing.excluded_count), (7, 5))
         self.assertEqual(mailing.recipient_count, 2, "recipients exclude the excluded")
         self.assertEqual(mailing.queued_count, 2)
-        self.assertIn(
-            "<td>Do not use SMS</td><td class='text-end'>1</td>",
-            mailing.exclusion_summary,
+        table = html.fromstring(str(mailing.exclusion_summary))
+        self.assertEqual(
+            [
+                [cell.text_content() for cell in row]
+                for row in table.xpath("//tbody/tr")
+            ],
+            [
+                ["No phone number", "1"],
+                ["Invalid phone number", "1"],
+                ["Do not use SMS", "1"],
+                ["Blacklisted number", "1"],
+                ["Same number as another contact", "1"],
+            ],
         )
         with self.mock_gateway():
             self._run_dispatch()
         self.assertEqual(sorted(self.sent_numbers), ["+33612345601", "+33612345602"])
+
+    def test_failure_summary_lists_the_reasons(self):
+        """The Failures tab: each reason with its count, the most frequent
+        first, with the provider's error; beyond ten, one line for the rest."""
+        mailing = self._mailing()
+        sms = self._launch_and_queue(mailing).sorted("id")
+        sms[0].write(
+            {"state": "error", "failure_type": "sms_server", "error_message": "Boom"}
+        )
+        sms[1].write({"state": "error", "failure_type": "sms_credit"})
+        mailing.invalidate_recordset()
+        self.assertEqual(mailing.failed_count, 2)
+        summary = html.fromstring(str(mailing.failure_summary))
+        lines = [" ".join(li.text_content().split()) for li in summary.iter("li")]
+        labels = dict(
+            self.env["sms.sms"]._fields["failure_type"]._description_selection(self.env)
+        )
+        self.assertCountEqual(
+            lines,
+            [f"1: {labels['sms_server']} (Boom)", f"1: {labels['sms_credit']}"],
+        )
+        rows = [(count, "sms_server", f"Error {count}") for count in range(1, 13)]
+        summary = html.fromstring(str(mailing._failure_summary(rows, labels)))
+        lines = [" ".join(li.text_content().split()) for li in summary.iter("li")]
+        self.assertEqual(len(lines), 11)
+        self.assertEqual(lines[0], f"12: {labels['sms_server']} (Error 12)")
+        self.assertEqual(lines[-1], "3 more with other reasons")
 
     def test_dedupe_across_batches(self):
         Partner = self.env["res.partner"]

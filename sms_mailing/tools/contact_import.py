@@ -454,6 +454,33 @@ class Decision:
     detail: str = ""  # the refused number, or the line of the first occurrence
 
 
+def _contact_values(values, country):
+    """The contact values of an accepted row (updated in place): the ISO code
+    of its ``country`` (else none), a name made of the first and last names
+    unless a name is given, the e-mail in lower case.
+
+    >>> _contact_values({"first_name": "Ann", "last_name": "Smith",
+    ...     "email": " Ann@Example.COM ", "country": "France"}, "FR")
+    {'email': 'ann@example.com', 'country': 'FR', 'name': 'Ann Smith'}
+    >>> _contact_values({"name": "Bob", "first_name": "Robert", "country": "?"}, None)
+    {'name': 'Bob'}
+    """
+    if country:
+        values["country"] = country
+    else:
+        values.pop("country", None)
+    if "first_name" in values or "last_name" in values:
+        full = " ".join(
+            part
+            for part in (values.pop("first_name", ""), values.pop("last_name", ""))
+            if part
+        )
+        values.setdefault("name", full)
+    if values.get("email"):
+        values["email"] = values["email"].strip().lower()
+    return values
+
+
 def decide(line, cells, mapping, region=None, countries=None, seen=None):
     """The decision for one data row.
 
@@ -498,20 +525,7 @@ def decide(line, cells, mapping, region=None, countries=None, seen=None):
         decision.reason = INVALID_NUMBER if refused else NO_NUMBER
         decision.detail = refused
         return decision
-    if country:
-        values["country"] = country
-    else:
-        values.pop("country", None)
-    if "first_name" in values or "last_name" in values:
-        full = " ".join(
-            part
-            for part in (values.pop("first_name", ""), values.pop("last_name", ""))
-            if part
-        )
-        values.setdefault("name", full)
-    if values.get("email"):
-        values["email"] = values["email"].strip().lower()
-    decision.values = values
+    decision.values = _contact_values(values, country)
     if seen is not None:
         if decision.number in seen:
             decision.reason = DUPLICATE
