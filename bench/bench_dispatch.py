@@ -185,6 +185,17 @@ def watch(args, conn, mailing, total, smsru_count, servers, kill_at, started):
     return time.monotonic() - started, smsru_done
 
 
+def requeued(servers):
+    """Messages the surviving servers put back in the queue after the kill
+    (their log's recovery lines)."""
+    total = 0
+    for server in servers[1:]:
+        text = Path(server.log_path).read_text(errors="replace")
+        pattern = r"(\d+) SMS claimed by a worker that stopped .*: queued again"
+        total += sum(int(count) for count in re.findall(pattern, text))
+    return total
+
+
 def wait_done(conn, mailing):
     state = None
     for _wait in range(200):
@@ -317,7 +328,11 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
             "twice": twice,
             "in_doubt": len(in_doubt),
             # A message in doubt was handed over: the gateway should have it.
-            "in_doubt_received": sum(1 for n in in_doubt if received.get(n)),
+            "in_doubt_received": sum(
+                1 for n in in_doubt if received.get(re.sub(r"\D", "", n))
+            ),
+            # Claimed by the killed server but never handed over: sent by B.
+            "requeued": requeued(servers),
             "states": dict(states),
             "mailing": mailing_state,
         }
@@ -421,7 +436,9 @@ def report(result, args):
         f"SMS.ru part final after {result['smsru_seconds'] or 0:.1f} s; serial limit "
         f"{limit:.0f} msg/s; received {result['received']}, sent twice "
         f"{result['twice']}; in doubt {result['in_doubt']}, of which the gateway "
-        f"received {result['in_doubt_received']}; states {result['states']}; "
+        f"received {result['in_doubt_received']}; claimed but never handed over, "
+        f"queued again and sent once: {result['requeued']}; "
+        f"states {result['states']}; "
         f"mailing {result['mailing']}"
     )
     print(json.dumps(result), flush=True)

@@ -12,6 +12,7 @@ from . import sms_mailing_render
 from . import sms_mailing_estimate
 from . import sms_mailing_queue
 from . import sms_mailing_statistics
+from . import sms_mailing_in_doubt
 from . import sms_mailing_batch
 from . import sms_sms
 from . import sms_sms_routing

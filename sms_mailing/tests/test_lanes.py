@@ -245,4 +245,8 @@ class TestCoreLanes(SmsProviderCase):
                 (mailing.sent_count, mailing.failed_count, mailing.queued_count),
                 (3, 2, 0),
             )
+            # The mailing tells how many may have been sent, and lists them.
+            self.assertEqual(mailing.in_doubt_count, 2)
+            in_doubt = env["sms.sms"].search(mailing.action_view_in_doubt()["domain"])
+            self.assertEqual(sorted(in_doubt.ids), sms_ids[2:4])
             cr.rollback()

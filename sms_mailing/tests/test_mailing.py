@@ -2,12 +2,13 @@ from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
-from lxml import html
+from lxml import etree, html
 
 from odoo import fields, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import SQL
+from odoo.tools.safe_eval import safe_eval
 
 from ..models import sms_mailing_estimate as estimate_module
 from ..tools import provider as api
@@ -418,6 +419,7 @@ class TestMailing(SmsProviderCase):
         mailing.invalidate_recordset()
         self.assertEqual((mailing.failed_count, mailing.sent_count), (1, 1))
         self.assertEqual(mailing.state, "done")
+        self.assertEqual(self._visible_retry_buttons(mailing), [None], "no question")
         mailing.action_retry_failed()
         self.assertEqual(mailing.state, "sending")
         self.gateway_calls.clear()
@@ -426,6 +428,52 @@ class TestMailing(SmsProviderCase):
         mailing.invalidate_recordset()
         self.assertEqual((mailing.failed_count, mailing.sent_count), (0, 2))
         self.assertEqual(self.sent_numbers, ["+33612345602"])
+
+    def _visible_retry_buttons(self, mailing):
+        """The Retry failed buttons the mailing's form shows: ``[confirm]``."""
+        arch = mailing.get_views([(False, "form")])["views"]["form"]["arch"]
+        values = {
+            "state": mailing.state,
+            "failed_count": mailing.failed_count,
+            "in_doubt_count": mailing.in_doubt_count,
+        }
+        return [
+            button.get("confirm")
+            for button in etree.fromstring(arch).iter("button")
+            if button.get("name") == "action_retry_failed"
+            and not safe_eval(button.get("invisible") or "False", values)
+        ]
+
+    def test_messages_in_doubt_are_counted_listed_and_retried_after_a_question(self):
+        mailing = self._mailing()
+        self._launch_and_queue(mailing)
+        # The request of the second message was cut off after it left: the
+        # provider may have it.
+        with self.mock_gateway(
+            outcome=lambda name, m: (
+                (api.PERMANENT, api.FAILURE_IN_DOUBT)
+                if m.number == "+33612345602"
+                else None
+            )
+        ):
+            self._run_dispatch()
+        self.env["sms.mailing"]._cron_process()
+        mailing.invalidate_recordset()
+        self.assertEqual((mailing.failed_count, mailing.in_doubt_count), (1, 1))
+        action = mailing.action_view_in_doubt()
+        self.assertEqual(action["name"], "Maybe sent")
+        in_doubt = self.env["sms.sms"].search(action["domain"])
+        self.assertEqual(in_doubt.mapped("number"), ["+33612345602"])
+        # Retry failed asks first: the recipient may get it twice.
+        [question] = self._visible_retry_buttons(mailing)
+        self.assertIn("may receive them twice", question)
+        self.assertIn("Check with the provider first", question)
+        mailing.action_retry_failed()
+        with self.mock_gateway():
+            self._run_dispatch()
+        mailing.invalidate_recordset()
+        self.assertEqual((mailing.failed_count, mailing.in_doubt_count), (0, 0))
+        self.assertEqual(self.sent_numbers.count("+33612345602"), 2)
 
     def test_test_send_is_not_sent_again(self):
         mailing = self._mailing()
