@@ -696,7 +696,7 @@ class LocalSmsc:
             "destination_addr": source,
             "esm_class": 0x04,
             "data_coding": 0,
-            "short_message": body.encode("ascii"),
+            "short_message": body.encode("ascii", "replace"),
         }
         if self.receipt_tlvs:
             fields["receipted_message_id"] = message_id

@@ -1,0 +1,367 @@
+import contextlib
+import logging
+from datetime import timedelta
+
+from psycopg2 import errors as pg_errors
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+from odoo.addons.sms_mailing.tools.provider import StatusUpdate
+
+from ..tools import smpp as codec
+from ..tools.smpp_client import DEFAULT_PORT, DEFAULT_TIMEOUT, SmppClient
+
+_logger = logging.getLogger(__name__)
+
+# Receipts whose message is still unknown are kept this long.
+KEEP_DAYS = 3
+
+TON_SELECTION = [
+    ("auto", "From the sender"),
+    ("0", "0: Unknown"),
+    ("1", "1: International"),
+    ("2", "2: National"),
+    ("3", "3: Network specific (short code)"),
+    ("4", "4: Subscriber number"),
+    ("5", "5: Alphanumeric"),
+    ("6", "6: Abbreviated"),
+]
+NPI_SELECTION = [
+    ("auto", "From the sender"),
+    ("0", "0: Unknown"),
+    ("1", "1: ISDN (E.164)"),
+    ("8", "8: National"),
+    ("9", "9: Private"),
+]
+
+
+class SmsProvider(models.Model):
+    _inherit = "sms.provider"
+
+    provider_type = fields.Selection(
+        selection_add=[("smpp", "SMPP (SMSC or SMS gateway)")],
+        ondelete={"smpp": "cascade"},
+    )
+    smpp_host = fields.Char(
+        "SMPP host", help="Address of the SMSC or gateway, e.g. smpp.example.com."
+    )
+    smpp_port = fields.Integer("SMPP port", default=DEFAULT_PORT)
+    smpp_system_id = fields.Char(
+        "System ID", help="The SMPP account name (system_id) given by the provider."
+    )
+    smpp_password = fields.Char(
+        "SMPP password",
+        groups="base.group_system",
+        copy=False,
+        help="The SMPP account password (8 characters at most in SMPP 3.4).",
+    )
+    smpp_system_type = fields.Char(
+        "System type", help="Only when the provider asks for one; usually empty."
+    )
+    smpp_tls = fields.Boolean(
+        "TLS", help="Connect with SMPP over TLS (the port is usually 3550 or 8775)."
+    )
+    smpp_timeout = fields.Float(
+        "Answer timeout (seconds)",
+        default=DEFAULT_TIMEOUT,
+        help="How long to wait for the SMSC's answer to a bind or a message. A "
+        "message without an answer may have been sent: it fails as Maybe sent "
+        "and is never sent again automatically.",
+    )
+    smpp_source_ton = fields.Selection(
+        TON_SELECTION,
+        "Sender type of number (TON)",
+        default="auto",
+        required=True,
+        help="From the sender: 5 for a name, 3 for a short code, 1 for an "
+        "international number.",
+    )
+    smpp_source_npi = fields.Selection(
+        NPI_SELECTION,
+        "Sender numbering plan (NPI)",
+        default="auto",
+        required=True,
+    )
+    smpp_source_summary = fields.Char(
+        "Sender as sent", compute="_compute_smpp_source_summary"
+    )
+
+    @api.depends("sender", "smpp_source_ton", "smpp_source_npi")
+    def _compute_smpp_source_summary(self):
+        for provider in self:
+            ton, npi, address = provider._smpp_source()
+            provider.smpp_source_summary = _(
+                "%(address)s (TON %(ton)s, NPI %(npi)s)",
+                address=address or _("the account's default sender"),
+                ton=ton,
+                npi=npi,
+            )
+
+    @api.constrains(
+        "provider_type", "smpp_host", "smpp_port", "smpp_timeout", "sender"
+    )
+    def _check_smpp_settings(self):
+        for provider in self.filtered(lambda p: p.provider_type == "smpp"):
+            if not (provider.smpp_host or "").strip():
+                raise ValidationError(_("An SMPP provider needs the SMSC's host."))
+            if not 0 < provider.smpp_port < 65536:
+                raise ValidationError(
+                    _("The SMPP port must be between 1 and 65535.")
+                )
+            if provider.smpp_timeout <= 0:
+                raise ValidationError(_("The answer timeout must be positive."))
+            error = codec.sender_error(provider.sender)
+            if error:
+                raise ValidationError(codec.text(error, self.env.lang))
+
+    def _smpp_source(self):
+        return codec.source_address(
+            self.sender or "",
+            None if self.smpp_source_ton == "auto" else int(self.smpp_source_ton),
+            None if self.smpp_source_npi == "auto" else int(self.smpp_source_npi),
+        )
+
+    # ------------------------------------------------------------------
+    # Client hooks
+    # ------------------------------------------------------------------
+    def _get_client_config(self):
+        config = super()._get_client_config()
+        if self.provider_type == "smpp":
+            # sudo: the password goes to the client only, never to the caller.
+            provider = self.sudo()
+            ton, npi, _address = self._smpp_source()
+            config.update(
+                host=(provider.smpp_host or "").strip(),
+                port=provider.smpp_port or DEFAULT_PORT,
+                system_id=provider.smpp_system_id or "",
+                password=provider.smpp_password or "",
+                system_type=provider.smpp_system_type or "",
+                tls=provider.smpp_tls,
+                timeout=provider.smpp_timeout or DEFAULT_TIMEOUT,
+                source_ton=ton,
+                source_npi=npi,
+                window=provider.inflight_requests,
+                rate_limit=provider.rate_limit,
+                lang=self.env.lang or "en_US",
+            )
+        return config
+
+    def _get_client(self):
+        if self.provider_type == "smpp":
+            self.ensure_one()
+            return SmppClient(self._get_client_config())
+        return super()._get_client()
+
+    @contextlib.contextmanager
+    def _open_client(self):
+        with super()._open_client() as client:
+            if self.provider_type != "smpp":
+                yield client
+                return
+            try:
+                yield client
+            finally:
+                self._smpp_after_session(client)
+
+    def _smpp_after_session(self, client):
+        """Store what a session brought besides its results: part ids,
+        receipts, MO messages, and a refused bind on the provider form."""
+        if client.part_ids:
+            self.env["sms.smpp.part"].sudo().create(
+                [
+                    {"provider_id": self.id, "part_message_id": part, "message_id": first}
+                    for part, first in client.part_ids.items()
+                ]
+            )
+            client.part_ids = {}
+        updates = client.status_updates()
+        if updates:
+            self._smpp_store_receipts(updates)
+            self._smpp_apply_receipts()
+        if client.inbound:
+            inbound, client.inbound = client.inbound, []
+            self._receive_inbound(inbound)
+        if client.bind_error:
+            self._smpp_mark_unavailable(client.bind_error)
+
+    def _smpp_mark_unavailable(self, message):
+        """Show a refused bind on the provider form (a lane may run while
+        another one writes the provider: never fail the lane for it)."""
+        try:
+            with self.env.cr.savepoint():
+                # sudo: a lane (cron) reports its provider's state.
+                self.sudo().write(
+                    {
+                        "state": "unavailable",
+                        "last_check_message": message,
+                        "last_check_date": fields.Datetime.now(),
+                    }
+                )
+        except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+            _logger.info("SMPP: provider %s state not updated (busy)", self.id)
+
+    # ------------------------------------------------------------------
+    # Receipts
+    # ------------------------------------------------------------------
+    def _smpp_store_receipts(self, updates):
+        # sudo: receipts of this provider's messages, kept until applied.
+        self.env["sms.smpp.receipt"].sudo().create(
+            [
+                {
+                    "provider_id": self.id,
+                    "message_id": update.provider_message_id,
+                    "state": update.state,
+                    "failure_type": update.failure_type,
+                    "error": update.error,
+                }
+                for update in updates
+            ]
+        )
+
+    def _smpp_apply_receipts(self):
+        """Apply the waiting receipts whose message is known (the id as given,
+        in its hex/decimal form, or the id of another part); returns the
+        number applied. Receipts another transaction holds are skipped."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                return self._smpp_apply_receipts_now()
+        except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+            # A lane's snapshot predates a result another one committed: the
+            # scheduled read of received messages applies them soon.
+            self.env.ref("sms_mailing.ir_cron_sms_fetch_inbound")._trigger(
+                fields.Datetime.now() + timedelta(seconds=5)
+            )
+            return 0
+
+    def _smpp_apply_receipts_now(self):
+        cr = self.env.cr
+        Receipt = self.env["sms.smpp.receipt"].sudo()
+        Receipt.flush_model()
+        self.env["sms.smpp.part"].flush_model()
+        cr.execute(
+            SQL(
+                "SELECT id, message_id, state, failure_type, error FROM sms_smpp_receipt"
+                " WHERE provider_id = %s ORDER BY id FOR UPDATE SKIP LOCKED",
+                self.id,
+            )
+        )
+        rows = cr.fetchall()
+        if not rows:
+            return 0
+        resolved = self._smpp_resolve([row[1] for row in rows])
+        updates = []
+        done = []
+        for receipt_id, message_id, state, failure_type, error in rows:
+            found = resolved.get(message_id)
+            if not found:
+                continue
+            reference, is_part = found
+            done.append(receipt_id)
+            if is_part and state != codec.STATE_ERROR:
+                continue  # a later part delivered: the first part's receipt counts
+            updates.append(
+                StatusUpdate(
+                    reference,
+                    state,
+                    final=True,
+                    failure_type=failure_type or None,
+                    error=error or None,
+                )
+            )
+        if updates:
+            self._apply_status_updates(updates)
+        stale = fields.Datetime.now() - timedelta(days=KEEP_DAYS)
+        cr.execute(
+            SQL(
+                "DELETE FROM sms_smpp_receipt WHERE id = ANY(%s)"
+                " OR (provider_id = %s AND received_at < %s)",
+                done,
+                self.id,
+                stale,
+            )
+        )
+        cr.execute(
+            SQL(
+                "DELETE FROM sms_smpp_part WHERE provider_id = %s AND received_at < %s",
+                self.id,
+                fields.Datetime.now() - timedelta(days=30),
+            )
+        )
+        Receipt.invalidate_model()
+        return len(done)
+
+    def _smpp_resolve(self, message_ids):
+        """``{receipt id: (stored provider_message_id, is a later part)}``."""
+        cr = self.env.cr
+        self.env["sms.sms"].flush_model(["provider_id", "provider_message_id"])
+        wanted = list(set(message_ids))
+        result = {}
+        cr.execute(
+            SQL(
+                "SELECT provider_message_id FROM sms_sms WHERE provider_id = %s"
+                " AND provider_message_id = ANY(%s)",
+                self.id,
+                wanted,
+            )
+        )
+        for (reference,) in cr.fetchall():
+            result[reference] = (reference, False)
+        cr.execute(
+            SQL(
+                "SELECT part_message_id, message_id FROM sms_smpp_part"
+                " WHERE provider_id = %s AND part_message_id = ANY(%s)",
+                self.id,
+                wanted,
+            )
+        )
+        for part, first in cr.fetchall():
+            result.setdefault(part, (first, True))
+        left = [mid for mid in wanted if mid not in result]
+        if not left:
+            return result
+        # The same id in another form (hexadecimal in submit_sm_resp, decimal
+        # in the receipt, leading zeros...): compare normalised forms.
+        forms = {}
+        for message_id in left:
+            for form in codec.id_forms(message_id):
+                forms.setdefault(form, message_id)
+        since = fields.Datetime.now() - timedelta(days=KEEP_DAYS + 7)
+        for table, column, target, is_part in (
+            ("sms_sms", "provider_message_id", "provider_message_id", False),
+            ("sms_smpp_part", "part_message_id", "message_id", True),
+        ):
+            date = "sent_at" if table == "sms_sms" else "received_at"
+            cr.execute(
+                SQL(
+                    "SELECT lower(ltrim(%s, '0')), %s FROM %s WHERE provider_id = %s"
+                    " AND %s >= %s AND lower(ltrim(%s, '0')) = ANY(%s)",
+                    SQL.identifier(column),
+                    SQL.identifier(target),
+                    SQL.identifier(table),
+                    self.id,
+                    SQL.identifier(date),
+                    since,
+                    SQL.identifier(column),
+                    list(forms),
+                )
+            )
+            for form, reference in cr.fetchall():
+                result.setdefault(forms[form], (reference, is_part))
+        return result
+
+    def _fetch_inbound(self):
+        if self.provider_type != "smpp":
+            return super()._fetch_inbound()
+        self.ensure_one()
+        # Receipts a lane could not apply, then what the SMSC kept for us.
+        self._smpp_apply_receipts()
+        inbound = self.env["sms.inbound"]
+        with self._open_client() as client:
+            messages = client.fetch_inbound()
+            if messages:
+                inbound = self._receive_inbound(messages)
+        return inbound
+
