@@ -295,7 +295,7 @@ class LocalSmsc:
         self._pending = []  # deliveries waiting for a receiver bind
         self._connections = set()
         self._lock = threading.RLock()
-        self._ids = itertools.count(0x10000)
+        self._ids = itertools.count(0xA0000)  # hex ids with a letter
         self._mo_refs = itertools.count(1)
         self._seq = itertools.count(1)
         self._timers = []  # heap of (when, n, callable)
@@ -327,6 +327,10 @@ class LocalSmsc:
         for connection in connections:
             connection.close()
         if self._sock:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes accept()
+            except OSError:
+                pass
             try:
                 self._sock.close()
             except OSError:

@@ -174,8 +174,8 @@ def encode_message(body, reference):
     (8, 3, b'\\x05\\x00\\x03\\x07\\x03\\x02')
     """
     info = segments.analyze(body)
-    coding = DATA_CODING_DEFAULT if info.encoding == segments.GSM7 else (
-        DATA_CODING_UCS2
+    coding = (
+        DATA_CODING_DEFAULT if info.encoding == segments.GSM7 else (DATA_CODING_UCS2)
     )
     texts = segments.split_parts(body)
     payloads = [encode_part(part, coding) for part in texts]
@@ -191,8 +191,10 @@ def encode_message(body, reference):
 def decode_payload(data, data_coding):
     """Text of a short_message (without its UDH).
 
-    >>> decode_payload(b"Prix: 5 \\x1be", 0), decode_payload("Да".encode("utf-16-be"), 8)
-    ('Prix: 5 €', 'Да')
+    >>> decode_payload(b"Prix: 5 \\x1be", 0)
+    'Prix: 5 €'
+    >>> decode_payload("Да".encode("utf-16-be"), 8)
+    'Да'
     """
     if data_coding == DATA_CODING_UCS2:
         return data.decode("utf-16-be", "replace")
