@@ -163,23 +163,27 @@ class SmsProvider(models.Model):
 
     def _smpp_after_session(self, client):
         """Store what a session brought besides its results: part ids,
-        receipts, MO messages, and a refused bind on the provider form."""
+        receipts (applied by the scheduled read of received messages, in a
+        worker of its own: the lanes keep sending), MO messages, and a refused
+        bind on the provider form."""
+        cr = self.env.cr
         if client.part_ids:
-            self.env["sms.smpp.part"].sudo().create(
-                [
-                    {
-                        "provider_id": self.id,
-                        "part_message_id": part,
-                        "message_id": first,
-                    }
-                    for part, first in client.part_ids.items()
-                ]
+            cr.execute(
+                SQL(
+                    "INSERT INTO sms_smpp_part (provider_id, part_message_id,"
+                    " message_id, received_at) SELECT %s, p, f, %s"
+                    " FROM unnest(%s::varchar[], %s::varchar[]) AS t(p, f)",
+                    self.id,
+                    fields.Datetime.now(),
+                    list(client.part_ids),
+                    list(client.part_ids.values()),
+                )
             )
             client.part_ids = {}
         updates = client.status_updates()
         if updates:
             self._smpp_store_receipts(updates)
-            self._smpp_apply_receipts()
+            self.env.ref("sms_mailing.ir_cron_sms_fetch_inbound")._trigger()
         if client.inbound:
             inbound, client.inbound = client.inbound, []
             self._receive_inbound(inbound)
@@ -206,18 +210,21 @@ class SmsProvider(models.Model):
     # Receipts
     # ------------------------------------------------------------------
     def _smpp_store_receipts(self, updates):
-        # sudo: receipts of this provider's messages, kept until applied.
-        self.env["sms.smpp.receipt"].sudo().create(
-            [
-                {
-                    "provider_id": self.id,
-                    "message_id": update.provider_message_id,
-                    "state": update.state,
-                    "failure_type": update.failure_type,
-                    "error": update.error,
-                }
-                for update in updates
-            ]
+        """Keep receipts until their message is found (one statement: a lane
+        stores those of every session)."""
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO sms_smpp_receipt (provider_id, message_id, state,"
+                " failure_type, error, received_at)"
+                " SELECT %s, m, s, f, e, %s FROM unnest(%s::varchar[],"
+                " %s::varchar[], %s::varchar[], %s::varchar[]) AS t(m, s, f, e)",
+                self.id,
+                fields.Datetime.now(),
+                [u.provider_message_id for u in updates],
+                [u.state for u in updates],
+                [u.failure_type for u in updates],
+                [u.error for u in updates],
+            )
         )
 
     def _smpp_apply_receipts(self):
@@ -243,7 +250,7 @@ class SmsProvider(models.Model):
         self.env["sms.smpp.part"].flush_model()
         cr.execute(
             SQL(
-                "SELECT id, message_id, state, failure_type, error"
+                "SELECT id, message_id, state, failure_type, error, received_at"
                 " FROM sms_smpp_receipt WHERE provider_id = %s"
                 " ORDER BY id FOR UPDATE SKIP LOCKED",
                 self.id,
@@ -256,7 +263,7 @@ class SmsProvider(models.Model):
         updates = []
         done = []
         part_failures = {}
-        for receipt_id, message_id, state, failure_type, error in rows:
+        for receipt_id, message_id, state, failure_type, error, _at in rows:
             found = resolved.get(message_id)
             if not found:
                 continue
@@ -299,7 +306,9 @@ class SmsProvider(models.Model):
             )
         )
         Receipt.invalidate_model()
-        if len(done) < len(rows):
+        recent = fields.Datetime.now() - timedelta(minutes=10)
+        applied = set(done)
+        if any(row[0] not in applied and row[5] >= recent for row in rows):
             # Receipts of messages whose result is not stored yet: the
             # scheduled read of received messages applies them soon.
             self.env.ref("sms_mailing.ir_cron_sms_fetch_inbound")._trigger(
@@ -421,11 +430,14 @@ class SmsProvider(models.Model):
         if self.provider_type != "smpp":
             return super()._fetch_inbound()
         self.ensure_one()
-        # Receipts a lane could not apply, then what the SMSC kept for us.
-        self._smpp_apply_receipts()
+        # What the SMSC kept for us, then every receipt the lanes and this
+        # session stored.
         inbound = self.env["sms.inbound"]
-        with self._open_client() as client:
-            messages = client.fetch_inbound()
-            if messages:
-                inbound = self._receive_inbound(messages)
+        try:
+            with self._open_client() as client:
+                messages = client.fetch_inbound()
+                if messages:
+                    inbound = self._receive_inbound(messages)
+        finally:
+            self._smpp_apply_receipts()
         return inbound

@@ -243,8 +243,8 @@ def id_forms(message_id):
 
     >>> sorted(id_forms("1A2B"))
     ['1a2b', '6699']
-    >>> sorted(id_forms("0006699"))
-    ['1a2b', '6699']
+    >>> sorted(id_forms("006699"))  # decimal 6699, or hexadecimal 0x6699
+    ['1a2b', '26265', '6699']
     >>> sorted(id_forms("msg-42"))
     ['msg-42']
     """

@@ -26,6 +26,7 @@ bind meanwhile (acknowledged at once), answers enquire_link, unbinds. Outcomes:
 """
 
 import collections
+import contextlib
 import datetime
 import logging
 import random
@@ -256,17 +257,15 @@ class Session:
             if self.bound:
                 sequence = self.send("unbind")
                 self.wait_for(sequence, timeout=min(self.timeout, 2.0))
-        except SessionLost:
-            pass
+        except SessionLost as err:
+            _logger.debug("SMPP: no unbind_resp: %s", err)
         finally:
             self.close()
 
     def close(self):
         if self.sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.close()
-            except OSError:
-                pass
         self.sock = None
         self.bound = None
 
