@@ -379,6 +379,16 @@ def parse_receipt(esm_class, short_message, receipted_message_id=None, state=Non
     return Receipt(message_id, stat, err_match.group("err") if err_match else "")
 
 
+def hex_status(status):
+    """A command_status as SMPP documents write it (no f-string here: Babel's
+    Python extractor, which Odoo's export uses, loses every term after one).
+
+    >>> hex_status(0x58)
+    '0x00000058'
+    """
+    return "0x" + format(status, "08X")
+
+
 # -- command_status ------------------------------------------------------------------
 RETRY_LATER = {0x58, 0x14}  # ESME_RTHROTTLED, ESME_RMSGQFUL: slow down, resend
 
@@ -462,7 +472,7 @@ def submit_error(status, sender=""):
         return failure_type, sentence, transient
     return (
         "sms_server",
-        _lt("The SMSC refused the message (error %(code)s).", code=f"0x{status:08X}"),
+        _lt("The SMSC refused the message (error %(code)s).", code=hex_status(status)),
         False,
     )
 
@@ -495,7 +505,7 @@ def bind_error(status, system_id):
         return _lt(
             "The SMSC refused the bind of %(system_id)s (error %(code)s).",
             system_id=system_id,
-            code=f"0x{status:08X}",
+            code=hex_status(status),
         )
     return Sentence(sentence.source, {"system_id": system_id})
 

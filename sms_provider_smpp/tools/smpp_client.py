@@ -614,7 +614,7 @@ class SmppClient(SmsProviderClient):
             failure_type, transient = "sms_server", True
             error = _lt(
                 "The SMSC could not read the request (generic_nack, error %(code)s).",
-                code=f"0x{status:08X}",
+                code=codec.hex_status(status),
             )
         else:
             failure_type, error, transient = codec.submit_error(
