@@ -92,12 +92,19 @@ class SmsProvider(models.Model):
     def _compute_smpp_source_summary(self):
         for provider in self:
             ton, npi, address = provider._smpp_source()
-            provider.smpp_source_summary = _(
-                "%(address)s (TON %(ton)s, NPI %(npi)s)",
-                address=address or _("the account's default sender"),
-                ton=ton,
-                npi=npi,
-            )
+            if address:
+                provider.smpp_source_summary = _(
+                    "%(address)s (TON %(ton)s, NPI %(npi)s)",
+                    address=address,
+                    ton=ton,
+                    npi=npi,
+                )
+            else:
+                provider.smpp_source_summary = _(
+                    "The account's default sender (TON %(ton)s, NPI %(npi)s)",
+                    ton=ton,
+                    npi=npi,
+                )
 
     @api.constrains("provider_type", "smpp_host", "smpp_port", "smpp_timeout", "sender")
     def _check_smpp_settings(self):
@@ -285,6 +292,8 @@ class SmsProvider(models.Model):
                 )
             )
         if updates:
+            updates = self._smpp_apply_delivered_in_bulk(updates)
+        if updates:
             self._apply_status_updates(updates)
         if part_failures:
             self._smpp_fail_parts(part_failures)
@@ -315,6 +324,55 @@ class SmsProvider(models.Model):
                 fields.Datetime.now() + timedelta(seconds=10)
             )
         return len(done)
+
+    def _smpp_apply_delivered_in_bulk(self, updates):
+        """Mark delivered, in one statement, the campaign messages a receipt
+        says were delivered (they have no chatter notification to follow);
+        returns the updates left for the core's ``_apply_status_updates``."""
+        references = [
+            u.provider_message_id for u in updates if u.state == codec.STATE_DELIVERED
+        ]
+        if not references:
+            return updates
+        now = fields.Datetime.now()
+        self.env["sms.sms"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE sms_sms SET state = 'sent', delivered_at = %s,"
+                " failure_type = NULL, error_message = NULL, write_date = %s,"
+                " write_uid = %s"
+                " WHERE id IN (SELECT DISTINCT ON (provider_message_id) id"
+                " FROM sms_sms WHERE provider_id = %s"
+                " AND provider_message_id = ANY(%s)"
+                " ORDER BY provider_message_id, (state = 'pending') DESC, id DESC)"
+                " AND state = 'pending' AND sms_mailing_id IS NOT NULL"
+                " RETURNING id, provider_message_id",
+                now,
+                now,
+                self.env.uid,
+                self.id,
+                references,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if not rows:
+            return updates
+        self.env["sms.sms"].browse([row[0] for row in rows]).invalidate_recordset(
+            [
+                "state",
+                "delivered_at",
+                "failure_type",
+                "error_message",
+                "write_date",
+                "write_uid",
+            ]
+        )
+        done = {row[1] for row in rows}
+        return [
+            u
+            for u in updates
+            if not (u.state == codec.STATE_DELIVERED and u.provider_message_id in done)
+        ]
 
     def _smpp_fail_parts(self, part_failures):
         updates = [

@@ -399,8 +399,11 @@ class TestSmppProviderForm(SmppCase):
         self.env["res.lang"]._activate_lang("fr_FR")
         self.provider.smpp_password = "nope"
         self.provider.with_context(lang="fr_FR").action_check_availability()
-        self.assertIn("SMPP", self.provider.last_check_message)
-        self.assertNotIn("refused", self.provider.last_check_message)
+        self.assertEqual(
+            self.provider.last_check_message,
+            "Le SMSC a refusé le mot de passe de odoo : vérifiez le mot de passe "
+            "SMPP du fournisseur.",
+        )
 
     def test_balance_is_not_in_smpp(self):
         action = self.provider.action_check_balance()
