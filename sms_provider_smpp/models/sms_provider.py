@@ -1,5 +1,6 @@
 import contextlib
 import logging
+import threading
 from datetime import timedelta
 
 from psycopg2 import errors as pg_errors
@@ -14,6 +15,10 @@ from ..tools import smpp as codec
 from ..tools.smpp_client import DEFAULT_PORT, DEFAULT_TIMEOUT, SmppClient
 
 _logger = logging.getLogger(__name__)
+
+# The bind each provider's lane shares between its threads, per thread that
+# opened the clients (a lane's worker thread).
+_LANES = threading.local()
 
 # Receipts whose message is still unknown are kept this long.
 KEEP_DAYS = 3
@@ -159,14 +164,32 @@ class SmsProvider(models.Model):
 
     @contextlib.contextmanager
     def _open_client(self):
-        with super()._open_client() as client:
-            if self.provider_type != "smpp":
+        """SMPP: the clients a lane opens at once (one per thread of the
+        dispatcher) share one bind, opened at the first send and unbound when
+        the last of them is closed; then what the bind brought is stored."""
+        if self.provider_type != "smpp":
+            with super()._open_client() as client:
                 yield client
-                return
-            try:
-                yield client
-            finally:
-                self._smpp_after_session(client)
+            return
+        shared = _LANES.__dict__.setdefault("by_provider", {})
+        key = (self.env.cr.dbname, self.id)
+        entry = shared.get(key)
+        client = self._get_client()
+        if entry is None:
+            client.share_lane()
+            entry = shared[key] = {"owner": client, "count": 0}
+        else:
+            client.lane = entry["owner"].lane
+        entry["count"] += 1
+        try:
+            yield client
+        finally:
+            entry["count"] -= 1
+            if not entry["count"]:
+                del shared[key]
+                owner = entry["owner"]
+                owner.lane.close()
+                self._smpp_after_session(owner)
 
     def _smpp_after_session(self, client):
         """Store what a session brought besides its results: part ids,
