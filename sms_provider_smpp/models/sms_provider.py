@@ -175,6 +175,7 @@ class SmsProvider(models.Model):
         key = (self.env.cr.dbname, self.id)
         entry = shared.get(key)
         client = self._get_client()
+        client.receipt_sink = self._smpp_receipt_sink()
         if entry is None:
             client.share_lane()
             entry = shared[key] = {"owner": client, "count": 0}
@@ -213,6 +214,7 @@ class SmsProvider(models.Model):
         updates = client.status_updates()
         if updates:
             self._smpp_store_receipts(updates)
+        if updates or client.stored_receipts:
             self.env.ref("sms_mailing.ir_cron_sms_fetch_inbound")._trigger()
         if client.inbound:
             inbound, client.inbound = client.inbound, []
@@ -239,23 +241,24 @@ class SmsProvider(models.Model):
     # ------------------------------------------------------------------
     # Receipts
     # ------------------------------------------------------------------
+    def _smpp_receipt_sink(self):
+        """A callable storing receipts in a transaction of its own, committed
+        at once (called from a bind's thread, before the SMSC is answered)."""
+        registry = self.env.registry
+        provider_id = self.id
+
+        def sink(updates):
+            if not updates:
+                return
+            with registry.cursor() as cr:
+                cr.execute(_receipts_insert(provider_id, updates))
+
+        return sink
+
     def _smpp_store_receipts(self, updates):
         """Keep receipts until their message is found (one statement: a lane
         stores those of every session)."""
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO sms_smpp_receipt (provider_id, message_id, state,"
-                " failure_type, error, received_at)"
-                " SELECT %s, m, s, f, e, %s FROM unnest(%s::varchar[],"
-                " %s::varchar[], %s::varchar[], %s::varchar[]) AS t(m, s, f, e)",
-                self.id,
-                fields.Datetime.now(),
-                [u.provider_message_id for u in updates],
-                [u.state for u in updates],
-                [u.failure_type for u in updates],
-                [u.error for u in updates],
-            )
-        )
+        self.env.cr.execute(_receipts_insert(self.id, updates))
 
     def _smpp_apply_receipts(self):
         """Apply the waiting receipts whose message is known (the id as given,
@@ -522,3 +525,18 @@ class SmsProvider(models.Model):
         finally:
             self._smpp_apply_receipts()
         return inbound
+
+
+def _receipts_insert(provider_id, updates):
+    return SQL(
+        "INSERT INTO sms_smpp_receipt (provider_id, message_id, state,"
+        " failure_type, error, received_at)"
+        " SELECT %s, m, s, f, e, %s FROM unnest(%s::varchar[],"
+        " %s::varchar[], %s::varchar[], %s::varchar[]) AS t(m, s, f, e)",
+        provider_id,
+        fields.Datetime.now(),
+        [u.provider_message_id for u in updates],
+        [u.state for u in updates],
+        [u.failure_type for u in updates],
+        [u.error for u in updates],
+    )

@@ -6,10 +6,14 @@ classes; this module owns the socket (one entry point, :meth:`Session._read`
 and :meth:`Session._write`) so that one bind keeps a *window* of submit_sm
 waiting for their submit_sm_resp, which smpplib's own synchronous client cannot.
 
-One :meth:`SmppClient.send` call binds as transceiver, submits its messages
-with registered delivery (at most ``window`` waiting at once, spaced by the
-rate limit), collects the delivery receipts and MO messages that arrive on the
-bind meanwhile (acknowledged at once), answers enquire_link, unbinds. Outcomes:
+The clients a lane opens (one per thread of the core's dispatcher) share one
+bind, a :class:`LaneSession`: a thread of its own binds as transceiver, submits
+the messages of every send() call with registered delivery (at most
+``window`` waiting for their submit_sm_resp at once, spaced by the rate limit),
+collects the delivery receipts and MO messages that arrive on the bind
+meanwhile (acknowledged at once), answers enquire_link, and unbinds when the
+lane closes its clients. A send() outside a lane has a bind of its own.
+Outcomes:
 
 - every part accepted: ACCEPTED, the provider reference is the first part's
   message id (the others are kept in :attr:`SmppClient.part_ids`);
@@ -103,6 +107,8 @@ class Session:
         self.bound = None
         self.last_traffic = time.monotonic()
         self.smsc_system_id = ""
+        self.unanswered = []  # deliver_sm answered once their receipt is stored
+        self.unanswered_since = None
 
     def next_sequence(self):
         self.sequence = self.sequence % 0x7FFFFFFF + 1
@@ -236,7 +242,10 @@ class Session:
         command = pdu.command
         if command == "deliver_sm":
             status = self.on_deliver(pdu)
-            self._write(self.make("deliver_sm_resp", pdu.sequence, status=status))
+            if status is None:  # answered once stored (flush_receipts)
+                self.unanswered.append(pdu.sequence)
+            else:
+                self._write(self.make("deliver_sm_resp", pdu.sequence, status=status))
             return False
         if command == "enquire_link":
             self._write(self.make("enquire_link_resp", pdu.sequence))
@@ -313,6 +322,9 @@ class SmppClient(SmsProviderClient):
         self.part_ids = {}  # message id of a later part -> first part's id
         self.bind_error = None  # the sentence of a refused bind
         self.lane = None  # a LaneSession shared by the clients of a lane
+        # callable(list of StatusUpdate): stores receipts durably (the model's)
+        self.receipt_sink = None
+        self.stored_receipts = 0  # how many the sink stored
         self._reassembler = codec.Reassembler()
 
     def _t(self, sentence):
@@ -371,9 +383,13 @@ class SmppClient(SmsProviderClient):
             getattr(pdu, "message_state", None),
         )
         if receipt is not None:
-            if receipt.final:
-                self.receipts.append(receipt)
-            return ESME_ROK
+            if not receipt.final:
+                return ESME_ROK
+            self.receipts.append(receipt)
+            # With a sink, the SMSC gets its answer once the receipt is stored
+            # (committed): a worker killed before that loses no receipt, the
+            # SMSC sends it again.
+            return None if self.receipt_sink else ESME_ROK
         concat, data = codec.split_udh(short_message, esm_class)
         sender = codec.sender_number(_str(pdu.source_addr), pdu.source_addr_ton or 0)
         if not concat and (getattr(pdu, "sar_total_segments", None) or 0) > 1:
@@ -410,6 +426,35 @@ class SmppClient(SmsProviderClient):
             )
         self.receipts = []
         return updates
+
+    def flush_receipts(self, session, force=False):
+        """Store the receipts received on ``session`` with the sink, then
+        answer their deliver_sm (a temporary error when storing failed: the
+        SMSC sends them again later). Every 0.2 s or 100 receipts."""
+        if not session.unanswered:
+            session.unanswered_since = None
+            return
+        now = time.monotonic()
+        if session.unanswered_since is None:
+            session.unanswered_since = now
+        if (
+            not force
+            and len(session.unanswered) < 100
+            and (now - session.unanswered_since < 0.2)
+        ):
+            return
+        status = ESME_ROK
+        try:
+            updates = self.status_updates()
+            self.receipt_sink(updates)
+            self.stored_receipts += len(updates)
+        except Exception:  # pylint: disable=broad-except
+            _logger.exception("SMPP: receipts could not be stored")
+            status = 0x64  # ESME_RX_T_APPN: temporary, the SMSC retries
+        sequences, session.unanswered = session.unanswered, []
+        session.unanswered_since = None
+        for sequence in sequences:
+            session._write(session.make("deliver_sm_resp", sequence, status=status))
 
     # -- sending ------------------------------------------------------------------
     def send(self, messages):
@@ -587,6 +632,8 @@ class SmppClient(SmsProviderClient):
                 for pdu in pdus:
                     session.handle(pdu)
                     last = time.monotonic()
+                self.flush_receipts(session)
+            self.flush_receipts(session, force=True)
         except SessionLost as err:
             _logger.info("SMPP receiver bind ended: %s", err)
         finally:
@@ -770,6 +817,7 @@ class LaneSession:
             while True:
                 closing = take_new()
                 if closing and not parts and not waiting:
+                    client.flush_receipts(session, force=True)
                     break
                 now = time.monotonic()
                 while parts and len(waiting) < window and now >= pause_until:
@@ -805,6 +853,7 @@ class LaneSession:
                         throttled_since = None
                         backoff = 0.0
                         window = min(client.window, window + 1)
+                client.flush_receipts(session)
                 session.keep_alive()
                 if waiting:
                     oldest = min(item[4] for item in waiting.values())
