@@ -57,7 +57,7 @@ MODULES = "sms_mailing,sms_provider_smsru,sms_provider_modem"
 API_ID = "BENCH-0000-1111-2222"
 BODY = "Hello {{ object.name }}, our spring sale starts Monday: 20% off."
 FINAL = ("pending", "sent", "error", "canceled")
-LANE_LOCK_NAMESPACE = 0x534D534C  # sms_mailing.models.sms_sms.LANE_LOCK_NAMESPACE
+LANE_LOCK_NAMESPACE = 0x534D534C  # sms_mailing.tools.dispatch.LANE_LOCK_NAMESPACE
 
 
 def say(msg):

@@ -8,6 +8,11 @@ from . import sms_mailing_list
 from . import sms_mailing
 from . import sms_mailing_batch
 from . import sms_sms
+from . import sms_sms_routing
+from . import sms_sms_lanes
+from . import sms_sms_state
+from . import sms_sms_status
+from . import sms_sms_optout
 from . import sms_inbound
 from . import sms_conversation
 from . import sms_contact_import

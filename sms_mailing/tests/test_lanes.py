@@ -11,7 +11,8 @@ import time
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import tagged
 
-from ..models.sms_sms import IN_DOUBT, LANE_LOCK_NAMESPACE, LANE_SLOTS
+from ..models.sms_sms import IN_DOUBT
+from ..tools.dispatch import LANE_LOCK_NAMESPACE, LANE_SLOTS
 from .common import SmsProviderCase
 
 

@@ -5,7 +5,7 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
-from ..models import sms_sms as sms_sms_module
+from ..tools import dispatch as dispatch_module
 from .common import SmsProviderCase
 
 NUMBERS = [f"+3365550100{index}" for index in range(5)]
@@ -56,7 +56,7 @@ class TestCoreQueue(SmsProviderCase):
         sleeps = []
         with (
             self.mock_gateway(),
-            patch.object(sms_sms_module.time, "sleep", side_effect=sleeps.append),
+            patch.object(dispatch_module.time, "sleep", side_effect=sleeps.append),
         ):
             self._run_dispatch()
         self.assertEqual([len(batch) for _name, batch in self.gateway_calls], [2, 2, 1])
@@ -67,7 +67,7 @@ class TestCoreQueue(SmsProviderCase):
     def test_no_rate_limit_no_wait(self):
         self._create_provider(name="Fast", rate_limit=0)
         self._queue_sms(NUMBERS)
-        with self.mock_gateway(), patch.object(sms_sms_module.time, "sleep") as sleep:
+        with self.mock_gateway(), patch.object(dispatch_module.time, "sleep") as sleep:
             self._run_dispatch()
         self.assertEqual([len(batch) for _name, batch in self.gateway_calls], [5])
         sleep.assert_not_called()

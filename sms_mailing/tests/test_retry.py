@@ -149,7 +149,7 @@ class TestCoreRetry(SmsProviderCase):
 
         with (
             self.mock_gateway(outcome=outcome),
-            mute_logger("odoo.addons.sms_mailing.models.sms_sms"),
+            mute_logger("odoo.addons.sms_mailing.tools.dispatch"),
         ):
             self._run_dispatch()
         self.assertSmsState(sms, "error", failure_type="unknown")

@@ -99,17 +99,13 @@ class SmsProvider(models.Model):
                 npi=npi,
             )
 
-    @api.constrains(
-        "provider_type", "smpp_host", "smpp_port", "smpp_timeout", "sender"
-    )
+    @api.constrains("provider_type", "smpp_host", "smpp_port", "smpp_timeout", "sender")
     def _check_smpp_settings(self):
         for provider in self.filtered(lambda p: p.provider_type == "smpp"):
             if not (provider.smpp_host or "").strip():
                 raise ValidationError(_("An SMPP provider needs the SMSC's host."))
             if not 0 < provider.smpp_port < 65536:
-                raise ValidationError(
-                    _("The SMPP port must be between 1 and 65535.")
-                )
+                raise ValidationError(_("The SMPP port must be between 1 and 65535."))
             if provider.smpp_timeout <= 0:
                 raise ValidationError(_("The answer timeout must be positive."))
             error = codec.sender_error(provider.sender)
@@ -167,19 +163,27 @@ class SmsProvider(models.Model):
 
     def _smpp_after_session(self, client):
         """Store what a session brought besides its results: part ids,
-        receipts, MO messages, and a refused bind on the provider form."""
+        receipts (applied by the scheduled read of received messages, in a
+        worker of its own: the lanes keep sending), MO messages, and a refused
+        bind on the provider form."""
+        cr = self.env.cr
         if client.part_ids:
-            self.env["sms.smpp.part"].sudo().create(
-                [
-                    {"provider_id": self.id, "part_message_id": part, "message_id": first}
-                    for part, first in client.part_ids.items()
-                ]
+            cr.execute(
+                SQL(
+                    "INSERT INTO sms_smpp_part (provider_id, part_message_id,"
+                    " message_id, received_at) SELECT %s, p, f, %s"
+                    " FROM unnest(%s::varchar[], %s::varchar[]) AS t(p, f)",
+                    self.id,
+                    fields.Datetime.now(),
+                    list(client.part_ids),
+                    list(client.part_ids.values()),
+                )
             )
             client.part_ids = {}
         updates = client.status_updates()
         if updates:
             self._smpp_store_receipts(updates)
-            self._smpp_apply_receipts()
+            self.env.ref("sms_mailing.ir_cron_sms_fetch_inbound")._trigger()
         if client.inbound:
             inbound, client.inbound = client.inbound, []
             self._receive_inbound(inbound)
@@ -206,18 +210,21 @@ class SmsProvider(models.Model):
     # Receipts
     # ------------------------------------------------------------------
     def _smpp_store_receipts(self, updates):
-        # sudo: receipts of this provider's messages, kept until applied.
-        self.env["sms.smpp.receipt"].sudo().create(
-            [
-                {
-                    "provider_id": self.id,
-                    "message_id": update.provider_message_id,
-                    "state": update.state,
-                    "failure_type": update.failure_type,
-                    "error": update.error,
-                }
-                for update in updates
-            ]
+        """Keep receipts until their message is found (one statement: a lane
+        stores those of every session)."""
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO sms_smpp_receipt (provider_id, message_id, state,"
+                " failure_type, error, received_at)"
+                " SELECT %s, m, s, f, e, %s FROM unnest(%s::varchar[],"
+                " %s::varchar[], %s::varchar[], %s::varchar[]) AS t(m, s, f, e)",
+                self.id,
+                fields.Datetime.now(),
+                [u.provider_message_id for u in updates],
+                [u.state for u in updates],
+                [u.failure_type for u in updates],
+                [u.error for u in updates],
+            )
         )
 
     def _smpp_apply_receipts(self):
@@ -243,8 +250,9 @@ class SmsProvider(models.Model):
         self.env["sms.smpp.part"].flush_model()
         cr.execute(
             SQL(
-                "SELECT id, message_id, state, failure_type, error FROM sms_smpp_receipt"
-                " WHERE provider_id = %s ORDER BY id FOR UPDATE SKIP LOCKED",
+                "SELECT id, message_id, state, failure_type, error, received_at"
+                " FROM sms_smpp_receipt WHERE provider_id = %s"
+                " ORDER BY id FOR UPDATE SKIP LOCKED",
                 self.id,
             )
         )
@@ -254,13 +262,18 @@ class SmsProvider(models.Model):
         resolved = self._smpp_resolve([row[1] for row in rows])
         updates = []
         done = []
-        for receipt_id, message_id, state, failure_type, error in rows:
+        part_failures = {}
+        for receipt_id, message_id, state, failure_type, error, _at in rows:
             found = resolved.get(message_id)
             if not found:
                 continue
             reference, is_part = found
             done.append(receipt_id)
-            if is_part and state != codec.STATE_ERROR:
+            if is_part:
+                if state == codec.STATE_ERROR:
+                    # The recipient lacks part of the text, even if the first
+                    # part was reported delivered.
+                    part_failures[reference] = (failure_type, error)
                 continue  # a later part delivered: the first part's receipt counts
             updates.append(
                 StatusUpdate(
@@ -273,6 +286,8 @@ class SmsProvider(models.Model):
             )
         if updates:
             self._apply_status_updates(updates)
+        if part_failures:
+            self._smpp_fail_parts(part_failures)
         stale = fields.Datetime.now() - timedelta(days=KEEP_DAYS)
         cr.execute(
             SQL(
@@ -291,24 +306,61 @@ class SmsProvider(models.Model):
             )
         )
         Receipt.invalidate_model()
+        recent = fields.Datetime.now() - timedelta(minutes=10)
+        applied = set(done)
+        if any(row[0] not in applied and row[5] >= recent for row in rows):
+            # Receipts of messages whose result is not stored yet: the
+            # scheduled read of received messages applies them soon.
+            self.env.ref("sms_mailing.ir_cron_sms_fetch_inbound")._trigger(
+                fields.Datetime.now() + timedelta(seconds=10)
+            )
         return len(done)
 
-    def _smpp_resolve(self, message_ids):
-        """``{receipt id: (stored provider_message_id, is a later part)}``."""
-        cr = self.env.cr
-        self.env["sms.sms"].flush_model(["provider_id", "provider_message_id"])
-        wanted = list(set(message_ids))
-        result = {}
-        cr.execute(
-            SQL(
-                "SELECT provider_message_id FROM sms_sms WHERE provider_id = %s"
-                " AND provider_message_id = ANY(%s)",
-                self.id,
-                wanted,
+    def _smpp_fail_parts(self, part_failures):
+        updates = [
+            StatusUpdate(
+                reference,
+                codec.STATE_ERROR,
+                final=True,
+                failure_type=failure_type or None,
+                error=error or None,
+            )
+            for reference, (failure_type, error) in part_failures.items()
+        ]
+        self._apply_status_updates(updates)  # still pending: failed as usual
+        # sudo: messages of this provider matched by its own references.
+        delivered = (
+            self.env["sms.sms"]
+            .sudo()
+            .search(
+                [
+                    ("provider_id", "=", self.id),
+                    ("provider_message_id", "in", list(part_failures)),
+                    ("state", "=", "sent"),
+                ]
             )
         )
-        for (reference,) in cr.fetchall():
-            result[reference] = (reference, False)
+        for sms in delivered:
+            failure_type, error = part_failures[sms.provider_message_id]
+            sms.write(
+                {
+                    "state": "error",
+                    "failure_type": failure_type or "sms_not_delivered",
+                    "error_message": error or False,
+                    "delivered_at": False,
+                }
+            )
+            sms._update_trackers("error", sms.failure_type)
+
+    def _smpp_resolve(self, message_ids):
+        """``{receipt id: (stored provider_message_id, is a later part)}`` for
+        messages whose sending result is stored (not ``process``: a result
+        written after the receipt would overwrite it)."""
+        cr = self.env.cr
+        self.env["sms.sms"].flush_model(["provider_id", "provider_message_id", "state"])
+        wanted = list(set(message_ids))
+        # A later part's id leads to the first part's id.
+        targets = {mid: (mid, False) for mid in wanted}
         cr.execute(
             SQL(
                 "SELECT part_message_id, message_id FROM sms_smpp_part"
@@ -318,50 +370,74 @@ class SmsProvider(models.Model):
             )
         )
         for part, first in cr.fetchall():
-            result.setdefault(part, (first, True))
-        left = [mid for mid in wanted if mid not in result]
-        if not left:
-            return result
-        # The same id in another form (hexadecimal in submit_sm_resp, decimal
-        # in the receipt, leading zeros...): compare normalised forms.
-        forms = {}
-        for message_id in left:
-            for form in codec.id_forms(message_id):
-                forms.setdefault(form, message_id)
-        since = fields.Datetime.now() - timedelta(days=KEEP_DAYS + 7)
-        for table, column, target, is_part in (
-            ("sms_sms", "provider_message_id", "provider_message_id", False),
-            ("sms_smpp_part", "part_message_id", "message_id", True),
-        ):
-            date = "sent_at" if table == "sms_sms" else "received_at"
+            targets[part] = (first, True)
+        left = [mid for mid, (_ref, is_part) in targets.items() if not is_part]
+        if left:
+            # The same id in another form (hexadecimal in submit_sm_resp,
+            # decimal in the receipt, leading zeros...): normalised forms.
+            forms = {}
+            for message_id in left:
+                for form in codec.id_forms(message_id):
+                    forms.setdefault(form, message_id)
             cr.execute(
                 SQL(
-                    "SELECT lower(ltrim(%s, '0')), %s FROM %s WHERE provider_id = %s"
-                    " AND %s >= %s AND lower(ltrim(%s, '0')) = ANY(%s)",
-                    SQL.identifier(column),
-                    SQL.identifier(target),
-                    SQL.identifier(table),
+                    "SELECT lower(ltrim(part_message_id, '0')), message_id"
+                    " FROM sms_smpp_part WHERE provider_id = %s"
+                    " AND lower(ltrim(part_message_id, '0')) = ANY(%s)",
                     self.id,
-                    SQL.identifier(date),
-                    since,
-                    SQL.identifier(column),
                     list(forms),
                 )
             )
+            for form, first in cr.fetchall():
+                targets[forms[form]] = (first, True)
+        references = list({ref for ref, _is_part in targets.values()})
+        cr.execute(
+            SQL(
+                "SELECT provider_message_id FROM sms_sms WHERE provider_id = %s"
+                " AND provider_message_id = ANY(%s) AND state != 'process'",
+                self.id,
+                references,
+            )
+        )
+        stored = {row[0] for row in cr.fetchall()}
+        result = {}
+        unknown = {}
+        for mid, (reference, is_part) in targets.items():
+            if reference in stored:
+                result[mid] = (reference, is_part)
+            else:
+                for form in codec.id_forms(reference):
+                    unknown.setdefault(form, (mid, is_part))
+        if unknown:
+            since = fields.Datetime.now() - timedelta(days=KEEP_DAYS + 7)
+            cr.execute(
+                SQL(
+                    "SELECT lower(ltrim(provider_message_id, '0')), provider_message_id"
+                    " FROM sms_sms WHERE provider_id = %s AND sent_at >= %s"
+                    " AND state != 'process'"
+                    " AND lower(ltrim(provider_message_id, '0')) = ANY(%s)",
+                    self.id,
+                    since,
+                    list(unknown),
+                )
+            )
             for form, reference in cr.fetchall():
-                result.setdefault(forms[form], (reference, is_part))
+                mid, is_part = unknown[form]
+                result.setdefault(mid, (reference, is_part))
         return result
 
     def _fetch_inbound(self):
         if self.provider_type != "smpp":
             return super()._fetch_inbound()
         self.ensure_one()
-        # Receipts a lane could not apply, then what the SMSC kept for us.
-        self._smpp_apply_receipts()
+        # What the SMSC kept for us, then every receipt the lanes and this
+        # session stored.
         inbound = self.env["sms.inbound"]
-        with self._open_client() as client:
-            messages = client.fetch_inbound()
-            if messages:
-                inbound = self._receive_inbound(messages)
+        try:
+            with self._open_client() as client:
+                messages = client.fetch_inbound()
+                if messages:
+                    inbound = self._receive_inbound(messages)
+        finally:
+            self._smpp_apply_receipts()
         return inbound
-

@@ -1,1 +1,2 @@
 from . import test_smpp_provider
+from . import test_smpp_tour

@@ -27,6 +27,7 @@ was sent but not acknowledged when its connection dropped is sent again later.
 ...     smsc.submits  # every submit_sm received, decoded (Submit)
 """
 
+import contextlib
 import dataclasses
 import datetime
 import heapq
@@ -209,10 +210,8 @@ class _Connection:
         if self.closed:
             return
         self.closed = True
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.sock.close()
         self.server._connection_closed(self)
 
@@ -236,8 +235,8 @@ class _Connection:
                     return
                 data = header + self._recv_exact(length - 4)
                 self.server._handle(self, data)
-        except (OSError, ConnectionError):
-            pass
+        except (OSError, ConnectionError) as err:
+            _logger.debug("local SMSC: connection ended: %s", err)
         finally:
             self.close()
 
@@ -295,7 +294,7 @@ class LocalSmsc:
         self._pending = []  # deliveries waiting for a receiver bind
         self._connections = set()
         self._lock = threading.RLock()
-        self._ids = itertools.count(0x10000)
+        self._ids = itertools.count(0xA0000)  # hex ids with a letter
         self._mo_refs = itertools.count(1)
         self._seq = itertools.count(1)
         self._timers = []  # heap of (when, n, callable)
@@ -327,10 +326,10 @@ class LocalSmsc:
         for connection in connections:
             connection.close()
         if self._sock:
-            try:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)  # wakes accept()
+            with contextlib.suppress(OSError):
                 self._sock.close()
-            except OSError:
-                pass
         for thread in self._threads:
             thread.join(timeout=2)
         self._threads = []

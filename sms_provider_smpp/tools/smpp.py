@@ -174,8 +174,8 @@ def encode_message(body, reference):
     (8, 3, b'\\x05\\x00\\x03\\x07\\x03\\x02')
     """
     info = segments.analyze(body)
-    coding = DATA_CODING_DEFAULT if info.encoding == segments.GSM7 else (
-        DATA_CODING_UCS2
+    coding = (
+        DATA_CODING_DEFAULT if info.encoding == segments.GSM7 else (DATA_CODING_UCS2)
     )
     texts = segments.split_parts(body)
     payloads = [encode_part(part, coding) for part in texts]
@@ -191,8 +191,10 @@ def encode_message(body, reference):
 def decode_payload(data, data_coding):
     """Text of a short_message (without its UDH).
 
-    >>> decode_payload(b"Prix: 5 \\x1be", 0), decode_payload("Да".encode("utf-16-be"), 8)
-    ('Prix: 5 €', 'Да')
+    >>> decode_payload(b"Prix: 5 \\x1be", 0)
+    'Prix: 5 €'
+    >>> decode_payload("Да".encode("utf-16-be"), 8)
+    'Да'
     """
     if data_coding == DATA_CODING_UCS2:
         return data.decode("utf-16-be", "replace")
@@ -241,8 +243,8 @@ def id_forms(message_id):
 
     >>> sorted(id_forms("1A2B"))
     ['1a2b', '6699']
-    >>> sorted(id_forms("0006699"))
-    ['1a2b', '6699']
+    >>> sorted(id_forms("006699"))  # decimal 6699, or hexadecimal 0x6699
+    ['1a2b', '26265', '6699']
     >>> sorted(id_forms("msg-42"))
     ['msg-42']
     """
@@ -377,6 +379,16 @@ def parse_receipt(esm_class, short_message, receipted_message_id=None, state=Non
     return Receipt(message_id, stat, err_match.group("err") if err_match else "")
 
 
+def hex_status(status):
+    """A command_status as SMPP documents write it (no f-string here: Babel's
+    Python extractor, which Odoo's export uses, loses every term after one).
+
+    >>> hex_status(0x58)
+    '0x00000058'
+    """
+    return "0x" + format(status, "08X")
+
+
 # -- command_status ------------------------------------------------------------------
 RETRY_LATER = {0x58, 0x14}  # ESME_RTHROTTLED, ESME_RMSGQFUL: slow down, resend
 
@@ -460,7 +472,7 @@ def submit_error(status, sender=""):
         return failure_type, sentence, transient
     return (
         "sms_server",
-        _lt("The SMSC refused the message (error %(code)s).", code=f"0x{status:08X}"),
+        _lt("The SMSC refused the message (error %(code)s).", code=hex_status(status)),
         False,
     )
 
@@ -493,7 +505,7 @@ def bind_error(status, system_id):
         return _lt(
             "The SMSC refused the bind of %(system_id)s (error %(code)s).",
             system_id=system_id,
-            code=f"0x{status:08X}",
+            code=hex_status(status),
         )
     return Sentence(sentence.source, {"system_id": system_id})
 

@@ -26,6 +26,7 @@ bind meanwhile (acknowledged at once), answers enquire_link, unbinds. Outcomes:
 """
 
 import collections
+import contextlib
 import datetime
 import logging
 import random
@@ -256,17 +257,15 @@ class Session:
             if self.bound:
                 sequence = self.send("unbind")
                 self.wait_for(sequence, timeout=min(self.timeout, 2.0))
-        except SessionLost:
-            pass
+        except SessionLost as err:
+            _logger.debug("SMPP: no unbind_resp: %s", err)
         finally:
             self.close()
 
     def close(self):
         if self.sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.sock.close()
-            except OSError:
-                pass
         self.sock = None
         self.bound = None
 
@@ -326,8 +325,10 @@ class SmppClient(SmsProviderClient):
         except BindRefused as err:
             session.close()
             self.bind_error = self._t(codec.bind_error(err.status, system_id))
+            # Transient: the messages wait (or go through the next provider)
+            # while an administrator fixes the account; the form says why.
             raise ProviderError(
-                self.bind_error, transient=False, failure_type="sms_acc"
+                self.bind_error, transient=True, failure_type="sms_acc"
             ) from err
         except SessionLost as err:
             session.close()
@@ -366,9 +367,7 @@ class SmppClient(SmsProviderClient):
                 self.receipts.append(receipt)
             return ESME_ROK
         concat, data = codec.split_udh(short_message, esm_class)
-        sender = codec.sender_number(
-            _str(pdu.source_addr), pdu.source_addr_ton or 0
-        )
+        sender = codec.sender_number(_str(pdu.source_addr), pdu.source_addr_ton or 0)
         if not concat and (getattr(pdu, "sar_total_segments", None) or 0) > 1:
             concat = (
                 pdu.sar_msg_ref_num or 0,
@@ -439,9 +438,7 @@ class SmppClient(SmsProviderClient):
         states = {}  # key -> {"ids": {index: id}, "total": n, "failed": bool}
         queue = collections.deque()  # (key, part index, fields)
         for message in messages:
-            coding, payloads = codec.encode_message(
-                message.body, random.randrange(256)
-            )
+            coding, payloads = codec.encode_message(message.body, random.randrange(256))
             states[message.key] = {"ids": {}, "total": len(payloads), "done": False}
             for index, payload in enumerate(payloads):
                 fields = self._submit_fields(
@@ -461,8 +458,68 @@ class SmppClient(SmsProviderClient):
                 states[key]["done"] = True
                 results[key] = result
 
-        def accepted_parts(key):
-            return len(states[key]["ids"])
+        def on_response(key, index, fields, pdu):
+            """Apply one answer; True when the SMSC asks to slow down."""
+            status = pdu.status
+            if pdu.command == "submit_sm_resp" and status == ESME_ROK:
+                ids = states[key]["ids"]
+                ids[index] = _str(pdu.message_id)
+                if len(ids) == states[key]["total"]:
+                    for other in range(1, states[key]["total"]):
+                        self.part_ids[ids[other]] = ids[0]
+                    finish(
+                        key,
+                        SendResult(
+                            key,
+                            ACCEPTED,
+                            provider_message_id=ids[0],
+                            parts=states[key]["total"],
+                        ),
+                    )
+                return False
+            if pdu.command == "submit_sm_resp" and status in codec.RETRY_LATER:
+                # slow down and submit the same part again: never dropped
+                queue.appendleft((key, index, fields))
+                return True
+            finish(key, self._refused(key, status, pdu.command, states))
+            return False
+
+        def give_up(queue):
+            """The SMSC keeps refusing: what is not submitted waits for the
+            next attempt (the answers of the window are still read)."""
+            for key, _index, _fields in queue:
+                if not states[key]["ids"]:
+                    finish(
+                        key,
+                        SendResult(
+                            key,
+                            TRANSIENT,
+                            failure_type="sms_server",
+                            error=self._t(
+                                _lt(
+                                    "The SMSC kept refusing messages for "
+                                    "%(seconds)s seconds (throttling or queue "
+                                    "full); sent at the next attempt.",
+                                    seconds=int(self.throttle_budget),
+                                )
+                            ),
+                        ),
+                    )
+            queue.clear()
+
+        def salvage():
+            """Answers already received when the connection broke."""
+            try:
+                while waiting:
+                    pdus = session._read(0.05)
+                    if not pdus:
+                        return
+                    for pdu in pdus:
+                        if session.handle(pdu) and pdu.sequence in waiting:
+                            key, index, fields, _sent = waiting.pop(pdu.sequence)
+                            on_response(key, index, fields, pdu)
+            except SessionLost:
+                return
 
         try:
             while queue or waiting:
@@ -489,40 +546,19 @@ class SmppClient(SmsProviderClient):
                     if not session.handle(pdu) or pdu.sequence not in waiting:
                         continue
                     key, index, fields, _sent = waiting.pop(pdu.sequence)
-                    status = pdu.status
-                    command = pdu.command
-                    if command == "submit_sm_resp" and status == ESME_ROK:
-                        message_id = _str(pdu.message_id)
-                        states[key]["ids"][index] = message_id
-                        throttled_since = None
-                        backoff = 0.0
-                        window = min(self.window, window + 1)
-                        if accepted_parts(key) == states[key]["total"]:
-                            ids = states[key]["ids"]
-                            first = ids[0]
-                            for other in range(1, states[key]["total"]):
-                                self.part_ids[ids[other]] = first
-                            finish(
-                                key,
-                                SendResult(
-                                    key,
-                                    ACCEPTED,
-                                    provider_message_id=first,
-                                    parts=states[key]["total"],
-                                ),
-                            )
-                    elif command == "submit_sm_resp" and status in codec.RETRY_LATER:
-                        # slow down and submit the same part again: never dropped
-                        queue.appendleft((key, index, fields))
+                    throttled = on_response(key, index, fields, pdu)
+                    if throttled:
                         now = time.monotonic()
                         throttled_since = throttled_since or now
                         if now - throttled_since > self.throttle_budget:
-                            raise _Throttled()
+                            give_up(queue)
                         backoff = min(5.0, backoff * 2 or 0.1)
                         pause_until = now + backoff
                         window = max(1, window // 2)
-                    else:
-                        finish(key, self._refused(key, status, command, states))
+                    elif pdu.status == ESME_ROK:
+                        throttled_since = None
+                        backoff = 0.0
+                        window = min(self.window, window + 1)
                 session.keep_alive()
                 if waiting:
                     oldest = min(item[3] for item in waiting.values())
@@ -530,26 +566,7 @@ class SmppClient(SmsProviderClient):
                         raise SessionLost("no submit_sm_resp")
         except SessionLost as err:
             lost = err
-        except _Throttled:
-            lost = None
-            for key in states:
-                if not states[key]["done"] and not states[key]["ids"]:
-                    finish(
-                        key,
-                        SendResult(
-                            key,
-                            TRANSIENT,
-                            failure_type="sms_server",
-                            error=self._t(
-                                _lt(
-                                    "The SMSC kept refusing messages for "
-                                    "%(seconds)s seconds (throttling or queue "
-                                    "full); sent at the next attempt.",
-                                    seconds=int(self.throttle_budget),
-                                )
-                            ),
-                        ),
-                    )
+            salvage()
         # What is left: submitted without an answer, or partly submitted, is in
         # doubt; never submitted is sent at the next attempt.
         submitted = {item[0] for item in waiting.values()}
@@ -597,7 +614,7 @@ class SmppClient(SmsProviderClient):
             failure_type, transient = "sms_server", True
             error = _lt(
                 "The SMSC could not read the request (generic_nack, error %(code)s).",
-                code=f"0x{status:08X}",
+                code=codec.hex_status(status),
             )
         else:
             failure_type, error, transient = codec.submit_error(
@@ -692,10 +709,6 @@ class SmppClient(SmsProviderClient):
             self._flush_incomplete()
         inbound, self.inbound = self.inbound, []
         return inbound
-
-
-class _Throttled(Exception):
-    pass
 
 
 def _reason(err):

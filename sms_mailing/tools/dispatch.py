@@ -1,0 +1,231 @@
+"""The dispatcher's pure core (no ORM): claimed rows, request sizes, pacing,
+failover choice, one request to a provider client and the shaping of its
+answers into one result per message.
+
+The models (``sms_sms_lanes.py``) claim messages and write results; every
+request a provider sees is made here, by :func:`request`, which is safe in a
+thread (a lane sends several requests at once through a pool of clients).
+"""
+
+import dataclasses
+import logging
+import time
+import typing
+
+from . import provider as provider_api
+
+_logger = logging.getLogger(__name__)
+
+# Dispatch lanes hold session advisory locks (LANE_LOCK_NAMESPACE, key) with
+# key = provider id * LANE_SLOTS + slot ("SMSL" as the namespace).
+LANE_LOCK_NAMESPACE = 0x534D534C
+LANE_SLOTS = 16
+
+
+def lane_key(provider_id, slot):
+    """The advisory lock key of a provider's lane slot.
+
+    >>> lane_key(3, 0), lane_key(3, 1), lane_key(4, 0)
+    (48, 49, 64)
+    """
+    return provider_id * LANE_SLOTS + slot
+
+
+class Claimed(typing.NamedTuple):
+    """A message claimed by a lane, as its claim returned it."""
+
+    id: int
+    uuid: str
+    number: str
+    body: str
+    parts: int
+    mailing_id: int
+
+
+def request_size(max_batch, rate_limit):
+    """How many messages go in one request: the client's batch, no more than
+    a rate-limited provider takes in one second.
+
+    >>> request_size(100, 0), request_size(100, 2.5), request_size(100, 0.2)
+    (100, 2, 1)
+    """
+    if rate_limit:
+        return max(1, min(max_batch, int(rate_limit)))
+    return max_batch
+
+
+def claim_size(batch_size, request_size, inflight):
+    """How many messages a lane claims at once: enough for its requests in
+    flight, never more than the dispatch batch.
+
+    >>> claim_size(500, 100, 1), claim_size(500, 100, 8), claim_size(0, 100, 1)
+    (100, 500, 1)
+    """
+    return max(1, min(batch_size, request_size * inflight))
+
+
+def failover_target(candidates, provider_id):
+    """The provider after ``provider_id`` in a message's failover list
+    (``None``: no other provider, or the message was not routed through
+    this list).
+
+    >>> failover_target([1, 2, 3], 1), failover_target([1, 2, 3], 3)
+    (2, None)
+    >>> failover_target([2, 3], 1) is None
+    True
+    """
+    if provider_id not in candidates:
+        return None
+    position = candidates.index(provider_id)
+    return candidates[position + 1] if position + 1 < len(candidates) else None
+
+
+def outgoing_messages(rows):
+    """The plain messages a client sends, from claimed rows.
+
+    >>> outgoing_messages([Claimed(1, "u1", "+331", "Hi", 1, None)])
+    [OutgoingMessage(key='u1', number='+331', body='Hi')]
+    """
+    return [
+        provider_api.OutgoingMessage(row.uuid, row.number or "", row.body or "")
+        for row in rows
+    ]
+
+
+def results_by_id(rows, answers, error, gettext):
+    """``{id: SendResult}`` of claimed ``rows`` from what :func:`request`
+    returned. ``gettext(source, **values)`` translates the sentences of
+    results the provider did not give (``env._``).
+
+    >>> rows = [Claimed(1, "u1", "+331", "Hi", 1, None),
+    ...         Claimed(2, "u2", "+332", "Hi", 1, None)]
+    >>> ok = provider_api.SendResult("u1", provider_api.ACCEPTED, "ref-1")
+    >>> results = results_by_id(rows, {"u1": ok}, None, _plain)
+    >>> results[1].provider_message_id, results[2].status, results[2].key
+    ('ref-1', 'permanent', 'u2')
+    >>> down = provider_api.ProviderError("Service unavailable", transient=True)
+    >>> sorted((i, r.status, r.key) for i, r in
+    ...        results_by_id(rows, {}, down, _plain).items())
+    [(1, 'transient', 'u1'), (2, 'transient', 'u2')]
+    >>> crashed = results_by_id(rows, {}, ValueError("bug"), _plain)
+    >>> crashed[1].status, crashed[1].error
+    ('permanent', 'Unexpected provider error: bug')
+    """
+    if error is not None:
+        if isinstance(error, provider_api.ProviderError):
+            failed = provider_api.SendResult(
+                None,
+                provider_api.TRANSIENT if error.transient else provider_api.PERMANENT,
+                failure_type=error.failure_type,
+                error=error.message,
+            )
+        else:
+            # A fault of the client itself, maybe after the request left:
+            # never resend automatically.
+            failed = provider_api.SendResult(
+                None,
+                provider_api.PERMANENT,
+                failure_type="unknown",
+                error=gettext("Unexpected provider error: %(error)s", error=error),
+            )
+        return {row.id: dataclasses.replace(failed, key=row.uuid) for row in rows}
+    missing = None
+    results = {}
+    for row in rows:
+        result = answers.get(row.uuid)
+        if result is None:
+            missing = missing or provider_api.SendResult(
+                None,
+                provider_api.PERMANENT,
+                failure_type="unknown",
+                error=gettext(
+                    "The provider gave no result for this message; it was not "
+                    "sent again so that nobody receives it twice."
+                ),
+            )
+            result = dataclasses.replace(missing, key=row.uuid)
+        results[row.id] = result
+    return results
+
+
+def _plain(source, **values):
+    """A ``gettext`` for examples: the English sentence."""
+    return source % values if values else source
+
+
+def request(client, outgoing):
+    """``(answers by key, error)``: the one place a client sends (no ORM,
+    safe in a thread). ``error`` is a :class:`ProviderError` when the whole
+    request failed, another exception when the client itself crashed.
+
+    >>> from .demo_client import DemoClient
+    >>> answers, error = request(DemoClient({}), [
+    ...     provider_api.OutgoingMessage("u1", "+33612345678", "Hi")])
+    >>> error, answers["u1"].status
+    (None, 'accepted')
+    """
+    try:
+        return {result.key: result for result in client.send(outgoing)}, None
+    except provider_api.ProviderError as err:
+        return {}, err
+    except Exception as err:  # pylint: disable=broad-except
+        _logger.exception("SMS provider client crashed")
+        return {}, err
+
+
+def request_with_new_client(open_client, outgoing):
+    """``(answers by key, error)`` of one request through a client opened by
+    ``open_client()`` (a context manager, ``provider._open_client``) for this
+    request only: a provider that guards a shared line (a modem) is held for
+    one request at a time, not for a whole lane."""
+    try:
+        with open_client() as client:
+            return request(client, outgoing)
+    except provider_api.ProviderError as err:
+        return {}, err  # the client could not be opened (port busy, bad config...)
+
+
+def request_with_pooled_client(clients, outgoing):
+    """Send with a client taken from ``clients`` (a queue), then give it back
+    (run in a lane thread)."""
+    client = clients.get()
+    try:
+        return request(client, outgoing)
+    finally:
+        clients.put(client)
+
+
+class Pacer:
+    """Space the requests of a rate-limited provider: a request of ``n``
+    messages may start ``n / rate`` seconds after the previous one did.
+
+    >>> slept = []
+    >>> pacer = Pacer(2.0, sleep=slept.append, clock=lambda: 10.0)
+    >>> pacer.wait(2); pacer.wait(1); pacer.finish()
+    >>> slept
+    [1.0, 0.5]
+    >>> Pacer(0).wait(100)  # no rate: never waits
+    """
+
+    def __init__(self, rate, sleep=None, clock=None):
+        self.rate = rate or 0.0
+        self.last = None  # (start, share) of the previous request
+        self._sleep = sleep or time.sleep
+        self._clock = clock or time.monotonic
+
+    def _sleep_share(self):
+        if self.last is not None:
+            start, share = self.last
+            self._sleep(max(0.0, share - (self._clock() - start)))
+
+    def wait(self, count):
+        if not self.rate:
+            return
+        self._sleep_share()
+        self.last = (self._clock(), count / self.rate)
+
+    def finish(self):
+        """Wait for the last request's share before the lane is released."""
+        if self.rate:
+            self._sleep_share()
+            self.last = None
