@@ -108,7 +108,7 @@ class _Vhost:
         self.name = os.environ.get("JASMIN_AMQP_VHOST")
         self.owned = False
 
-    def create(self):
+    def add(self):
         if self.name:
             return self.name
         if not shutil.which("rabbitmqctl"):
@@ -122,8 +122,17 @@ class _Vhost:
         _run(["rabbitmqctl", "-q", "add_vhost", self.name], "Creating a RabbitMQ vhost")
         self.owned = True
         _run(
-            ["rabbitmqctl", "-q", "set_permissions", "-p", self.name, "guest",
-             ".*", ".*", ".*"],
+            [
+                "rabbitmqctl",
+                "-q",
+                "set_permissions",
+                "-p",
+                self.name,
+                "guest",
+                ".*",
+                ".*",
+                ".*",
+            ],
             "Letting guest use the RabbitMQ vhost",
         )
         return self.name
@@ -135,13 +144,17 @@ class _Vhost:
             match = re.fullmatch(re.escape(VHOST_PREFIX) + r"(\d+)-\w+", name)
             if match and not _pid_alive(int(match.group(1))):
                 with contextlib.suppress(JasminError):
-                    _run(["rabbitmqctl", "-q", "delete_vhost", name], "Deleting a vhost")
+                    _run(
+                        ["rabbitmqctl", "-q", "delete_vhost", name], "Deleting a vhost"
+                    )
 
     def delete(self):
         if self.owned:
             self.owned = False
             with contextlib.suppress(JasminError):
-                _run(["rabbitmqctl", "-q", "delete_vhost", self.name], "Deleting a vhost")
+                _run(
+                    ["rabbitmqctl", "-q", "delete_vhost", self.name], "Deleting a vhost"
+                )
 
 
 class _JCli:
@@ -175,7 +188,8 @@ class _JCli:
             chunk = self.sock.recv(4096)
             if not chunk:
                 raise JasminError(
-                    "jCli closed the connection; it said: " + text.decode(errors="replace")
+                    "jCli closed the connection; it said: "
+                    + text.decode(errors="replace")
                 )
             self.buffer += chunk
 
@@ -189,7 +203,9 @@ class _JCli:
         self._send(line)
         out = self._expect(self.PROMPT).decode(errors="replace")
         lowered = out.lower()
-        if any(word in lowered for word in ("error", "unknown", "invalid", "incorrect")):
+        if any(
+            word in lowered for word in ("error", "unknown", "invalid", "incorrect")
+        ):
             raise JasminError(f"jCli refused {line!r}: {out.strip()}")
         return out
 
@@ -223,6 +239,8 @@ class JasminGateway:
         password="jsm1n",
         dlr_msgid=0,
         submit_throughput=0,
+        thrower_retry_delay=1,
+        thrower_max_retries=120,
         run_dir=None,
         start_timeout=60,
     ):
@@ -235,6 +253,11 @@ class JasminGateway:
         # smppccm "dlr_msgid", Jasmin's SMPPClientConfig.dlr_msg_id_bases).
         self.dlr_msgid = dlr_msgid
         self.submit_throughput = submit_throughput
+        # Receipts and MO wait in Jasmin for a bind of the ESME: its throwers try
+        # again every retry_delay seconds, max_retries times, then drop them
+        # (defaults 30 s x 3). Odoo binds as receiver on its scheduled read.
+        self.thrower_retry_delay = thrower_retry_delay
+        self.thrower_max_retries = thrower_max_retries
         self.start_timeout = start_timeout
         self.cid = "smsc"
         self.run_dir = Path(
@@ -263,17 +286,24 @@ class JasminGateway:
     def start(self):
         python = jasmin_python()
         spec = self._amqp_spec(python)
+        self._prune_runs()
         for name in ("logs", "store", "etc"):
             (self.run_dir / name).mkdir(parents=True, exist_ok=True)
         self.ports = {
             name: free_port()
             for name in (
-                "smpp", "jcli", "http", "router", "smppcm", "smpps_pb", "redis",
+                "smpp",
+                "jcli",
+                "http",
+                "router",
+                "smppcm",
+                "smpps_pb",
+                "redis",
             )
         }
         self.port = self.ports["smpp"]
         self._start_redis()
-        vhost = self.vhost.create()
+        vhost = self.vhost.add()
         config = self.run_dir / "etc" / "jasmin.cfg"
         config.write_text(self._config(spec, vhost))
         env = dict(
@@ -289,7 +319,8 @@ class JasminGateway:
             [
                 str(python),
                 str(JASMIN_VENV / "bin" / "jasmind.py"),
-                "--config", str(config),
+                "--config",
+                str(config),
                 "--enable-dlr-lookup",
                 "--enable-dlr-thrower",
                 "--enable-deliver-thrower",
@@ -325,9 +356,25 @@ class JasminGateway:
 
     # -- pieces -----------------------------------------------------------------
 
+    def _prune_runs(self, keep=10):
+        """Older runs' directories (configuration and logs) go, but the last ones."""
+        parent = self.run_dir.parent
+        if not parent.is_dir():
+            return
+        runs = sorted(
+            (p for p in parent.iterdir() if p.is_dir() and p != self.run_dir),
+            key=lambda p: p.stat().st_mtime,
+        )
+        for old in runs[:-keep] if len(runs) > keep else []:
+            shutil.rmtree(old, ignore_errors=True)
+
     def _amqp_spec(self, python):
         out = _run(
-            [str(python), "-c", "import txamqp, os; print(os.path.dirname(txamqp.__file__))"],
+            [
+                str(python),
+                "-c",
+                "import txamqp, os; print(os.path.dirname(txamqp.__file__))",
+            ],
             "Finding txamqp in Jasmin's virtualenv",
         )
         spec = Path(out.strip()).parent / AMQP_SPEC
@@ -344,9 +391,19 @@ class JasminGateway:
             )
         self.redis = subprocess.Popen(  # noqa: S603 - the system's redis-server
             [
-                redis, "--port", str(self.ports["redis"]), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self.run_dir),
-                "--logfile", str(self.run_dir / "logs" / "redis.log"),
+                redis,
+                "--port",
+                str(self.ports["redis"]),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.run_dir),
+                "--logfile",
+                str(self.run_dir / "logs" / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -356,25 +413,51 @@ class JasminGateway:
 
     def _config(self, spec, vhost):
         logs = self.run_dir / "logs"
+        throwers = {
+            "retry_delay": self.thrower_retry_delay,
+            "max_retries": self.thrower_max_retries,
+        }
         sections = {
-            "smpp-server": {"id": "smpps_01", "bind": "127.0.0.1", "port": self.port,
-                            "log_level": "DEBUG", "billing_feature": "False"},
+            "smpp-server": {
+                "id": "smpps_01",
+                "bind": "127.0.0.1",
+                "port": self.port,
+                "log_level": "DEBUG",
+                "billing_feature": "False",
+            },
             "smpp-server-pb": {"bind": "127.0.0.1", "port": self.ports["smpps_pb"]},
             "client-management": {"bind": "127.0.0.1", "port": self.ports["smppcm"]},
             "service-smppclient": {"log_level": "DEBUG"},
             "sm-listener": {"log_level": "DEBUG"},
-            "dlr": {"log_level": "DEBUG"},
-            "amqp-broker": {"host": "127.0.0.1", "port": 5672, "vhost": vhost,
-                            "username": "guest", "password": "guest", "spec": spec},
+            # A receipt may come before the submit_sm_resp it answers is mapped:
+            # looked up again after 1 s (default 10 s, twice).
+            "dlr": {
+                "log_level": "DEBUG",
+                "dlr_lookup_retry_delay": 1,
+                "dlr_lookup_max_retries": 20,
+            },
+            "amqp-broker": {
+                "host": "127.0.0.1",
+                "port": 5672,
+                "vhost": vhost,
+                "username": "guest",
+                "password": "guest",
+                "spec": spec,
+            },
             "http-api": {"bind": "127.0.0.1", "port": self.ports["http"]},
-            "router": {"bind": "127.0.0.1", "port": self.ports["router"],
-                       "persistence_timer_secs": 0},
-            "deliversm-thrower": {"log_level": "DEBUG"},
-            "dlr-thrower": {"log_level": "DEBUG"},
+            "router": {
+                "bind": "127.0.0.1",
+                "port": self.ports["router"],
+                "persistence_timer_secs": 0,
+            },
+            "deliversm-thrower": {"log_level": "DEBUG", **throwers},
+            "dlr-thrower": {"log_level": "DEBUG", **throwers},
             "redis-client": {"host": "127.0.0.1", "port": self.ports["redis"]},
             "jcli": {"bind": "127.0.0.1", "port": self.ports["jcli"]},
         }
-        lines = ["# Generated by sms_provider_smpp/tests/jasmin_gateway.py for one run."]
+        lines = [
+            "# Generated by sms_provider_smpp/tests/jasmin_gateway.py for one run."
+        ]
         for section, values in sections.items():
             lines.append(f"\n[{section}]")
             lines += [f"{key} = {value}" for key, value in values.items()]
@@ -416,16 +499,43 @@ class JasminGateway:
             )
             jcli.command(f"smppccm -1 {self.cid}")
             jcli.add("group", gid="odoo")
-            jcli.add("user", uid="odoo", username=self.system_id,
-                     password=self.password, gid="odoo")
-            jcli.add("mtrouter", type="DefaultRoute", connector=f"smppc({self.cid})",
-                     rate="0.00")
-            jcli.add("morouter", type="DefaultRoute",
-                     connector=f"smpps({self.system_id})")
+            jcli.add(
+                "user",
+                uid="odoo",
+                username=self.system_id,
+                password=self.password,
+                gid="odoo",
+            )
+            jcli.add(
+                "mtrouter",
+                type="DefaultRoute",
+                connector=f"smppc({self.cid})",
+                rate="0.00",
+            )
+            jcli.add(
+                "morouter", type="DefaultRoute", connector=f"smpps({self.system_id})"
+            )
         finally:
             self.transcript = jcli.transcript
             jcli.close()
-        self._wait(self._connector_bound, f"Jasmin's connector to bind to {host}:{port}", 30)
+        self._wait(
+            self._connector_bound, f"Jasmin's connector to bind to {host}:{port}", 30
+        )
+
+    def update_connector(self, **values):
+        """Change the SMSC connector's settings through jCli (``smppccm -u``),
+        e.g. ``update_connector(dlr_msgid=1)``; they apply at once."""
+        jcli = _JCli(self.ports["jcli"])
+        try:
+            jcli.command(f"smppccm -u {self.cid}")
+            for key, value in values.items():
+                jcli.command(f"{key} {value}")
+            out = jcli.command("ok")
+            if "successfully" not in out.lower():
+                raise JasminError(f"jCli did not update the connector: {out.strip()}")
+        finally:
+            self.transcript += jcli.transcript
+            jcli.close()
 
     def _connector_bound(self):
         jcli = _JCli(self.ports["jcli"])
