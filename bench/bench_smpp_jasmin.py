@@ -13,11 +13,11 @@ scheduled read of received messages, every minute).
 Prints, for ``--recipients`` numbers launched as one mailing through JSON-RPC:
 
 - accepted by Jasmin: launch until every message has Jasmin's submit_sm_resp
-  (Odoo's state *pending*), in msg/s;
+  (*Sent* in Odoo, state `pending`), in msg/s;
 - end to end: launch until the SMSC behind Jasmin has accepted every message,
   in msg/s;
 - numbers the SMSC received twice (must be 0), messages lost (0), and receipts
-  matched to their message in Odoo (all: state *sent*).
+  matched to their message in Odoo (all *Delivered*, state `sent`).
 
 Needs Jasmin (``setup/jasmin/install.sh``). A benchmark, not a test.
 
@@ -68,7 +68,7 @@ def load_gateway():
 
 
 def run(args, smsc_module, gateway_module):
-    name = "jasmin"
+    name = f"jasmin{args.connectors}"
     db = f"{args.db}_{name}"
     create_db(db, f"{args.db}_tpl")
     count = args.recipients
@@ -87,6 +87,8 @@ def run(args, smsc_module, gateway_module):
         SMSC_PASSWORD,
         thrower_retry_delay=1,
         thrower_max_retries=600,
+        connectors=args.connectors,
+        log_level="INFO",
     )
     log_dir = ROOT / "var" / "log" / "bench_smpp"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -131,6 +133,7 @@ def run(args, smsc_module, gateway_module):
             "create",
             {"name": f"Bench {name}", "body": BODY, "group_ids": [(6, 0, [group])]},
         )
+        cpu_before = jasmin.cpu_seconds()
         started = time.monotonic()
         rpc("sms.mailing", "action_launch", [mailing])
         accepted_at = smsc_at = None
@@ -153,6 +156,7 @@ def run(args, smsc_module, gateway_module):
                 break
             time.sleep(0.5)
         receipts_at = time.monotonic() - started
+        jasmin_cpu = jasmin.cpu_seconds() - cpu_before
         rows = counts(conn, mailing)
         received = received_counts(smsc)
         states = collections.Counter()
@@ -161,6 +165,7 @@ def run(args, smsc_module, gateway_module):
         return {
             "run": name,
             "recipients": count,
+            "connectors": args.connectors,
             "accepted_by_jasmin_s": accepted_at,
             "accepted_msg_s": count / accepted_at if accepted_at else None,
             "at_smsc_s": smsc_at,
@@ -173,6 +178,8 @@ def run(args, smsc_module, gateway_module):
             "receipts_done_s": receipts_at,
             "still_pending": states.get("pending", 0),
             "receipts_waiting": waiting_receipts(conn),
+            "jasmind_cpu_s": jasmin_cpu,
+            "jasmind_cpu_ms_per_msg": jasmin_cpu * 1000 / count,
             "lost": sum(n for state, _f, n in rows if state not in FINAL),
             "states": dict(states),
         }
@@ -192,7 +199,8 @@ def report(result):
         return f"{value:.0f} msg/s" if value else "n/a"
 
     say(
-        f"{result['recipients']} recipients through Jasmin: accepted by Jasmin in "
+        f"{result['recipients']} recipients through Jasmin "
+        f"({result['connectors']} connector(s)): accepted by Jasmin in "
         f"{result['accepted_by_jasmin_s'] or 0:.1f} s "
         f"({rate(result['accepted_msg_s'])}), "
         f"all at the SMSC in {result['at_smsc_s'] or 0:.1f} s "
@@ -201,7 +209,9 @@ def report(result):
         f"{result['receipts_sent_by_smsc']}, matched {result['receipts_matched']} "
         f"(all by {result['receipts_done_s']:.0f} s; still pending "
         f"{result['still_pending']}, waiting {result['receipts_waiting']}); lost "
-        f"{result['lost']}; states {result['states']}"
+        f"{result['lost']}; jasmind CPU {result['jasmind_cpu_s']:.1f} s = "
+        f"{result['jasmind_cpu_ms_per_msg']:.1f} ms a message; "
+        f"states {result['states']}"
     )
     print(json.dumps(result), flush=True)
 
@@ -213,6 +223,12 @@ def main():
     parser.add_argument("--receipt-delay", type=float, default=0.5)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--lanes", type=int, default=2)
+    parser.add_argument(
+        "--connectors",
+        type=int,
+        default=1,
+        help="Jasmin's binds to the SMSC (one submit_sm in flight each)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--max-cron-threads", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=15)

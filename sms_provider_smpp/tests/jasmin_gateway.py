@@ -50,6 +50,19 @@ JCLI_USER = "jcliadmin"
 JCLI_PASSWORD = "jclipwd"  # Jasmin's default (jcli.admin_password is its md5)
 
 
+# jasmind.py takes a lock file at the fixed path /tmp/jasmind ("Lock not acquired !
+# exiting": one jasmind per machine); each run's jasmind locks in its run
+# directory instead, so parallel runs can start theirs.
+LAUNCHER = """
+import runpy, sys, lockfile
+lock_path, script = sys.argv[1], sys.argv[2]
+machine_lock = lockfile.FileLock
+lockfile.FileLock = lambda _path, *args, **kw: machine_lock(lock_path, *args, **kw)
+sys.argv = [script] + sys.argv[3:]
+runpy.run_path(script, run_name="__main__")
+"""
+
+
 class JasminError(RuntimeError):
     """Jasmin could not be installed, started or configured (the message says why)."""
 
@@ -241,6 +254,8 @@ class JasminGateway:
         submit_throughput=0,
         thrower_retry_delay=1,
         thrower_max_retries=120,
+        connectors=1,
+        log_level="DEBUG",
         run_dir=None,
         start_timeout=60,
     ):
@@ -259,7 +274,16 @@ class JasminGateway:
         self.thrower_retry_delay = thrower_retry_delay
         self.thrower_max_retries = thrower_max_retries
         self.start_timeout = start_timeout
-        self.cid = "smsc"
+        # Jasmin relays through one connector one submit_sm at a time (it takes
+        # the next message from RabbitMQ with prefetch_count=1 only after the
+        # SMSC's answer): several binds to the SMSC, used in turn by a
+        # RandomRoundrobinMTRoute, send in parallel.
+        self.cids = (
+            ["smsc"]
+            if connectors == 1
+            else [f"smsc{n}" for n in range(1, connectors + 1)]
+        )
+        self.log_level = log_level
         self.run_dir = Path(
             run_dir or ROOT / "var" / "jasmin" / f"{os.getpid()}-{secrets.token_hex(3)}"
         )
@@ -318,6 +342,9 @@ class JasminGateway:
         self.process = subprocess.Popen(  # noqa: S603 - our own venv, fixed arguments
             [
                 str(python),
+                "-c",
+                LAUNCHER,
+                str(self.run_dir / "jasmind"),
                 str(JASMIN_VENV / "bin" / "jasmind.py"),
                 "--config",
                 str(config),
@@ -422,17 +449,17 @@ class JasminGateway:
                 "id": "smpps_01",
                 "bind": "127.0.0.1",
                 "port": self.port,
-                "log_level": "DEBUG",
+                "log_level": self.log_level,
                 "billing_feature": "False",
             },
             "smpp-server-pb": {"bind": "127.0.0.1", "port": self.ports["smpps_pb"]},
             "client-management": {"bind": "127.0.0.1", "port": self.ports["smppcm"]},
-            "service-smppclient": {"log_level": "DEBUG"},
-            "sm-listener": {"log_level": "DEBUG"},
+            "service-smppclient": {"log_level": self.log_level},
+            "sm-listener": {"log_level": self.log_level},
             # A receipt may come before the submit_sm_resp it answers is mapped:
             # looked up again after 1 s (default 10 s, twice).
             "dlr": {
-                "log_level": "DEBUG",
+                "log_level": self.log_level,
                 "dlr_lookup_retry_delay": 1,
                 "dlr_lookup_max_retries": 20,
             },
@@ -450,8 +477,8 @@ class JasminGateway:
                 "port": self.ports["router"],
                 "persistence_timer_secs": 0,
             },
-            "deliversm-thrower": {"log_level": "DEBUG", **throwers},
-            "dlr-thrower": {"log_level": "DEBUG", **throwers},
+            "deliversm-thrower": {"log_level": self.log_level, **throwers},
+            "dlr-thrower": {"log_level": self.log_level, **throwers},
             "redis-client": {"host": "127.0.0.1", "port": self.ports["redis"]},
             "jcli": {"bind": "127.0.0.1", "port": self.ports["jcli"]},
         }
@@ -485,19 +512,21 @@ class JasminGateway:
         host, port, system_id, password = self.smsc
         jcli = _JCli(self.ports["jcli"])
         try:
-            jcli.add(
-                "smppccm",
-                cid=self.cid,
-                host=host,
-                port=port,
-                username=system_id,
-                password=password,
-                submit_throughput=self.submit_throughput,
-                dlr_msgid=self.dlr_msgid,
-                con_fail_delay=1,
-                con_loss_delay=1,
-            )
-            jcli.command(f"smppccm -1 {self.cid}")
+            for cid in self.cids:
+                jcli.add(
+                    "smppccm",
+                    cid=cid,
+                    host=host,
+                    port=port,
+                    username=system_id,
+                    password=password,
+                    # Jasmin's default is 1 submit_sm per second; 0: no limit.
+                    submit_throughput=self.submit_throughput,
+                    dlr_msgid=self.dlr_msgid,
+                    con_fail_delay=1,
+                    con_loss_delay=1,
+                )
+                jcli.command(f"smppccm -1 {cid}")
             jcli.add("group", gid="odoo")
             jcli.add(
                 "user",
@@ -506,12 +535,23 @@ class JasminGateway:
                 password=self.password,
                 gid="odoo",
             )
-            jcli.add(
-                "mtrouter",
-                type="DefaultRoute",
-                connector=f"smppc({self.cid})",
-                rate="0.00",
-            )
+            if len(self.cids) == 1:
+                jcli.add(
+                    "mtrouter",
+                    type="DefaultRoute",
+                    connector=f"smppc({self.cids[0]})",
+                    rate="0.00",
+                )
+            else:
+                jcli.add("filter", fid="everything", type="TransparentFilter")
+                jcli.add(
+                    "mtrouter",
+                    type="RandomRoundrobinMTRoute",
+                    order=10,
+                    connectors=";".join(f"smppc({cid})" for cid in self.cids),
+                    filters="everything",
+                    rate="0.00",
+                )
             jcli.add(
                 "morouter", type="DefaultRoute", connector=f"smpps({self.system_id})"
             )
@@ -519,7 +559,7 @@ class JasminGateway:
             self.transcript = jcli.transcript
             jcli.close()
         self._wait(
-            self._connector_bound, f"Jasmin's connector to bind to {host}:{port}", 30
+            self._connectors_bound, f"Jasmin's connectors to bind to {host}:{port}", 30
         )
 
     def update_connector(self, **values):
@@ -527,25 +567,36 @@ class JasminGateway:
         e.g. ``update_connector(dlr_msgid=1)``; they apply at once."""
         jcli = _JCli(self.ports["jcli"])
         try:
-            jcli.command(f"smppccm -u {self.cid}")
-            for key, value in values.items():
-                jcli.command(f"{key} {value}")
-            out = jcli.command("ok")
-            if "successfully" not in out.lower():
-                raise JasminError(f"jCli did not update the connector: {out.strip()}")
+            for cid in self.cids:
+                jcli.command(f"smppccm -u {cid}")
+                for key, value in values.items():
+                    jcli.command(f"{key} {value}")
+                out = jcli.command("ok")
+                if "successfully" not in out.lower():
+                    raise JasminError(
+                        f"jCli did not update the connector {cid}: {out.strip()}"
+                    )
         finally:
             self.transcript += jcli.transcript
             jcli.close()
 
-    def _connector_bound(self):
+    def _connectors_bound(self):
         jcli = _JCli(self.ports["jcli"])
         try:
             out = jcli.command("smppccm -l")
         finally:
             jcli.close()
-        return re.search(rf"#{self.cid}\s+started\s+BOUND_TRX", out) is not None
+        return all(
+            re.search(rf"#{cid}\s+started\s+BOUND_TRX", out) for cid in self.cids
+        )
 
     # -- for tests --------------------------------------------------------------
+
+    def cpu_seconds(self):
+        """CPU time jasmind has used so far (user + system, from /proc)."""
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def log(self, name="jasmind.out"):
         path = self.run_dir / "logs" / name
