@@ -826,7 +826,7 @@ class ModemDriver:
                 _lt(
                     "The modem did not confirm the message within %(seconds)s s; "
                     "it may have been sent.",
-                    seconds=f"{self.send_timeout:g}",
+                    seconds=format(self.send_timeout, "g"),
                 ),
                 maybe_sent=True,
             ) from exc
@@ -894,7 +894,7 @@ class ModemDriver:
                             "No answer from the network to %(code)s within "
                             "%(seconds)s s.",
                             code=code,
-                            seconds=f"{timeout:g}",
+                            seconds=format(timeout, "g"),
                         )
                     ) from exc
                 self._raise_if_error(token, "AT+CUSD")

@@ -594,13 +594,20 @@ def status_meaning(status):
     if status < 0x80:
         return (
             REPORT_FAILED,
-            text or _lt("Not delivered (status %(status)s)", status=f"0x{status:02X}"),
+            text
+            or _lt(
+                "Not delivered (status %(status)s)",
+                status=format(status, "#04X").replace("0X", "0x"),
+            ),
             (failure_type),
         )
     # reserved values are to be read as "service rejected"
     return (
         REPORT_FAILED,
-        _lt("Service rejected (status %(status)s)", status=f"0x{status:02X}"),
+        _lt(
+            "Service rejected (status %(status)s)",
+            status=format(status, "#04X").replace("0X", "0x"),
+        ),
         failure_type,
     )
 

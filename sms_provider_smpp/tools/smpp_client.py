@@ -313,7 +313,6 @@ class SmppClient(SmsProviderClient):
 
     def __init__(self, config):
         super().__init__(config)
-        self.lang = config.get("lang") or "en_US"
         self.window = max(1, int(config.get("window") or 1))
         self.rate = float(config.get("rate_limit") or 0.0)
         self.throttle_budget = float(config.get("throttle_budget") or THROTTLE_BUDGET)
