@@ -6,6 +6,7 @@ from . import sms_consent
 from . import res_partner_consent
 from . import sms_provider
 from . import sms_provider_consent
+from . import sms_provider_balance
 from . import sms_mailing_group
 from . import sms_mailing_list
 from . import sms_mailing
@@ -19,10 +20,12 @@ from . import sms_mailing_phones
 from . import sms_mailing_ab_test
 from . import sms_mailing_variant
 from . import sms_mailing_held
+from . import sms_mailing_in_doubt
 from . import sms_mailing_batch
 from . import sms_sms
 from . import sms_sms_routing
 from . import sms_sms_lanes
+from . import sms_sms_sending
 from . import sms_sms_state
 from . import sms_sms_status
 from . import sms_sms_optout
@@ -30,3 +33,5 @@ from . import sms_sms_campaign
 from . import sms_inbound
 from . import sms_conversation
 from . import sms_contact_import
+from . import sms_contact_import_processing
+from . import sms_contact_import_column

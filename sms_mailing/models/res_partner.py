@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
+from ..tools import phone
 from ..tools.macros import split_name
 
 
@@ -27,6 +29,38 @@ class ResPartner(models.Model):
     sms_last_name = fields.Char(
         "Last name", compute="_compute_sms_names", help="For SMS macros."
     )
+
+    def _phone_format(
+        self,
+        fname=False,
+        number=False,
+        country=False,
+        force_format="E164",
+        raise_exception=False,
+    ):
+        """No E.164 number longer than E.164 allows (15 digits): phonenumbers
+        calls some such numbers valid (German ones of 16 digits), no SMS
+        provider takes them. The contact's sanitized number is then its other
+        number, or none (invalid for a mailing, as the card and the import
+        say)."""
+        formatted = super()._phone_format(
+            fname=fname,
+            number=number,
+            country=country,
+            force_format=force_format,
+            raise_exception=raise_exception,
+        )
+        if force_format != "E164" or not formatted or phone.is_e164(formatted):
+            return formatted
+        if raise_exception:
+            raise UserError(
+                _(
+                    "%(number)s has more digits than an international number may "
+                    "have (15).",
+                    number=formatted,
+                )
+            )
+        return False
 
     @api.depends("name", "is_company")
     def _compute_sms_names(self):
@@ -63,3 +97,16 @@ class ResPartner(models.Model):
         return self.env["sms.sms"]._action_open(
             [("partner_id", "=", self.id)], {"default_partner_id": self.id}
         )
+
+    @api.model
+    def _sms_demo_set_lang(self, xmlids_by_lang):
+        """Demo data: the demo contacts get the language of their country when
+        it is installed (a contact's language must be an active one), so that
+        the opt-out page and templates answer them in it."""
+        for code, xmlids in xmlids_by_lang.items():
+            if not self.env["res.lang"]._get_code(code):
+                continue
+            for xmlid in xmlids:
+                partner = self.env.ref(xmlid, raise_if_not_found=False)
+                if partner:
+                    partner.lang = code

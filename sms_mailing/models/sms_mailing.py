@@ -401,7 +401,7 @@ class SmsMailing(models.Model):
             .sudo()
             .search([("sms_mailing_id", "in", self.ids), ("state", "=", "outgoing")])
         )
-        outgoing.write({"state": "canceled", "failure_type": False})
+        outgoing._set_state("canceled")
         for mailing in self:
             mailing.message_post(
                 body=_(

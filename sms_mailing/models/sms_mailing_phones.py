@@ -5,6 +5,7 @@ from odoo import fields, models
 from odoo.tools import SQL
 
 from ..tools import phone
+from .sms_mailing_audience import IS_RECIPIENT
 
 
 # One concern of the model per file, on purpose (the file list is the map).
@@ -81,12 +82,11 @@ class SmsMailingPhones(models.Model):
             return stats
         # The second numbers of the contacts who get SMS, not blacklisted,
         # and not the first number of a recipient (the queue's duplicates).
-        query = self._audience_query()
         self.env.cr.execute(
-            SQL(
-                "SELECT p.id FROM res_partner p WHERE p.id IN %s "
-                "AND p.sms_opt_out IS NOT TRUE",
-                query.subselect(),
+            self._audience_sql(
+                SQL("p.id"),
+                self._audience_query().subselect(),
+                where=SQL("p.sms_opt_out IS NOT TRUE"),
             )
         )
         ids = tuple(row[0] for row in self.env.cr.fetchall())
@@ -96,27 +96,24 @@ class SmsMailingPhones(models.Model):
         seconds -= self._blacklisted(seconds)
         if seconds:
             self.env.cr.execute(
-                SQL(
-                    """
-                    SELECT DISTINCT p.phone_sanitized
-                      FROM res_partner p
-                 LEFT JOIN phone_blacklist bl
-                        ON bl.number = p.phone_sanitized AND bl.active
-                     WHERE p.id IN %s AND p.phone_sanitized = ANY(%s)
-                       AND p.sms_opt_out IS NOT TRUE AND bl.id IS NULL
-                    """,
+                self._audience_sql(
+                    SQL("DISTINCT p.phone_sanitized"),
                     ids,
-                    list(seconds),
+                    where=SQL(
+                        "%s AND p.phone_sanitized = ANY(%s)",
+                        IS_RECIPIENT,
+                        list(seconds),
+                    ),
                 )
             )
             seconds -= {row[0] for row in self.env.cr.fetchall()}
         stats["recipients"] += len(seconds)
         return stats
 
-    def _estimate_texts(self, partners, template):
-        texts = super()._estimate_texts(partners, template)
+    def _estimate_texts(self, partners):
+        texts, notes = super()._estimate_texts(partners)
         if not self.all_phones or not partners:
-            return texts
+            return texts, notes
         # One text per number: a contact's second number gets the same text
         # (the same length: its opt-out link names another message of the
         # same id length).
@@ -132,4 +129,4 @@ class SmsMailingPhones(models.Model):
             if number and number not in taken:
                 taken.add(number)
                 extra.append(text)
-        return texts + extra
+        return texts + extra, notes

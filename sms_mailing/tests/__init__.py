@@ -22,3 +22,4 @@ from . import test_mass_mailing_sms
 from . import test_consent
 from . import test_smart_encoding
 from . import test_campaign_tools
+from . import test_js_unit

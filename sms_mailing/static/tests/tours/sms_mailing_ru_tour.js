@@ -16,7 +16,7 @@ registry.category("web_tour.tours").add("sms_mailing_ru_mailing_form", {
         { trigger: ".o_form_label:contains('Тип запуска')" },
         { trigger: ".o_field_widget[name=launch_type] label:contains('Мгновенный')" },
         { trigger: ".o_field_widget[name=launch_type] label:contains('Отложенный')" },
-        { trigger: ".o_form_label:contains('Общее количество СМС')" },
+        { trigger: ".o_form_label:contains('Всего частей')" },
         { trigger: ".o_field_widget[name=parts_estimate]:contains('2')" },
         {
             content: "Two recipients, one UCS-2 part each at 617.25: the Russian way",
@@ -24,7 +24,7 @@ registry.category("web_tour.tours").add("sms_mailing_ru_mailing_form", {
         },
         { trigger: ".o_notebook .nav-link:contains('Текст сообщения')" },
         {
-            trigger: ".o_sms_segment_counter:contains('Символов: 32 · UCS-2 · Частей: 1 (не более 70)')",
+            trigger: ".o_sms_segment_counter:contains('Символов: 32 · UCS-2 · Частей: 1 (до 70 символов в части)')",
         },
     ],
 });
@@ -47,16 +47,16 @@ registry.category("web_tour.tours").add("sms_mailing_ru_send_dialog", {
         {
             content: "The counter follows the typing, in Russian",
             trigger:
-                ".modal .o_sms_segment_counter:contains('Символов: 12 · UCS-2 · Частей: 1 (не более 70) · Осталось в этой части: 58')",
+                ".modal .o_sms_segment_counter:contains('Символов: 12 · UCS-2 · Частей: 1 (до 70 символов в части) · Осталось в этой части: 58')",
         },
         {
             content: "The server's cost follows the typing, the Russian way",
             trigger:
-                ".modal .o_sms_segment_cost[data-synced='1']:contains('Стоимость: 617,25 руб')",
+                ".modal .o_sms_segment_cost[data-synced='1']:contains('Стоимость SMS: 617,25 руб')",
         },
         { trigger: ".modal .modal-footer button:contains('Отправить')" },
         {
-            trigger: ".modal .modal-footer button:contains('Отменить')",
+            trigger: ".modal .modal-footer button:contains('Отмена')",
             run: "click",
         },
         { trigger: "body:not(:has(.modal))" },

@@ -35,7 +35,7 @@ registry.category("web_tour.tours").add("sms_mailing_smart_encoding", {
 // The same form in Russian: the figures the Russian way, a Russian text unchanged.
 registry.category("web_tour.tours").add("sms_mailing_ru_smart_encoding", {
     steps: () => [
-        { trigger: ".o_form_label:contains('Общее количество СМС')" },
+        { trigger: ".o_form_label:contains('Всего частей')" },
         { trigger: ".o_field_widget[name=body_parts]:contains('3')" },
         {
             content: "Tick Smart encoding",
