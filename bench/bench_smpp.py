@@ -29,8 +29,11 @@ A benchmark, not a test.
 
 import argparse
 import collections
+import contextlib
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -99,9 +102,26 @@ def received_counts(smsc):
     return counter
 
 
+def unnice(server):
+    """Odoo's cron workers run at nice 10: on a machine other jobs load, they
+    would mostly wait for the CPU. Put them back at 0 (needs root)."""
+    if server.proc.poll() is not None:
+        return
+    children = subprocess.run(
+        ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True
+    ).stdout.split()
+    for pid in children:
+        with contextlib.suppress(OSError):
+            if os.getpriority(os.PRIO_PROCESS, int(pid)) > 0:
+                os.setpriority(os.PRIO_PROCESS, int(pid), 0)
+
+
 def watch(args, conn, mailing, total, servers, kill_at, started):
     killed = False
     while True:
+        if args.unnice:
+            for server in servers:
+                unnice(server)
         rows = counts(conn, mailing)
         final = sum(n for state, _f, n in rows if state in FINAL)
         if kill_at is not None and not killed and final >= kill_at * total:
@@ -134,7 +154,7 @@ def run_campaign(args, smsc_module, name, count, kill_at=None):
     insert_contacts(db, name, numbers)
     smsc = smsc_module.LocalSmsc(system_id=SYSTEM_ID, password=PASSWORD)
     smsc.submit_latency = args.latency
-    smsc.receipt_delay = args.receipt_delay
+    smsc.receipt_delay = args.receipt_delay if args.receipt_delay >= 0 else None
     smsc.start()
     log_dir = ROOT / "var" / "log" / "bench_smpp"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -178,6 +198,9 @@ def run_campaign(args, smsc_module, name, count, kill_at=None):
             },
         )
         time.sleep(args.warmup)  # cron workers load the registry first
+        if args.unnice:
+            for server in servers:
+                unnice(server)
         group = rpc(
             "sms.mailing.group",
             "create",
@@ -191,7 +214,11 @@ def run_campaign(args, smsc_module, name, count, kill_at=None):
         started = time.monotonic()
         rpc("sms.mailing", "action_launch", [mailing])
         elapsed = watch(args, conn, mailing, count, servers, kill_at, started)
-        pending = wait_receipts(args, conn, mailing, smsc)
+        pending = (
+            wait_receipts(args, conn, mailing, smsc)
+            if smsc.receipt_delay is not None
+            else None
+        )
         rows = counts(conn, mailing)
         received = received_counts(smsc)
         states = collections.Counter()
@@ -244,7 +271,9 @@ def main():
     parser.add_argument("--runs", default="local,kill")
     parser.add_argument("--recipients", type=int, default=10000)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--receipt-delay", type=float, default=0.5)
+    parser.add_argument(
+        "--receipt-delay", type=float, default=0.5, help="negative: no receipts"
+    )
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--lanes", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
@@ -257,6 +286,11 @@ def main():
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--receipt-timeout", type=float, default=180)
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--unnice",
+        action="store_true",
+        help="run Odoo's cron workers at nice 0 instead of 10 (a loaded machine)",
+    )
     args = parser.parse_args()
     smsc_module = load_local_smsc()
     ensure_template(f"{args.db}_tpl", MODULES)

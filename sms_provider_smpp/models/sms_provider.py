@@ -1,5 +1,6 @@
 import contextlib
 import logging
+import threading
 from datetime import timedelta
 
 from psycopg2 import errors as pg_errors
@@ -14,6 +15,10 @@ from ..tools import smpp as codec
 from ..tools.smpp_client import DEFAULT_PORT, DEFAULT_TIMEOUT, SmppClient
 
 _logger = logging.getLogger(__name__)
+
+# The bind each provider's lane shares between its threads, per thread that
+# opened the clients (a lane's worker thread).
+_LANES = threading.local()
 
 # Receipts whose message is still unknown are kept this long.
 KEEP_DAYS = 3
@@ -92,12 +97,19 @@ class SmsProvider(models.Model):
     def _compute_smpp_source_summary(self):
         for provider in self:
             ton, npi, address = provider._smpp_source()
-            provider.smpp_source_summary = _(
-                "%(address)s (TON %(ton)s, NPI %(npi)s)",
-                address=address or _("the account's default sender"),
-                ton=ton,
-                npi=npi,
-            )
+            if address:
+                provider.smpp_source_summary = _(
+                    "%(address)s (TON %(ton)s, NPI %(npi)s)",
+                    address=address,
+                    ton=ton,
+                    npi=npi,
+                )
+            else:
+                provider.smpp_source_summary = _(
+                    "The account's default sender (TON %(ton)s, NPI %(npi)s)",
+                    ton=ton,
+                    npi=npi,
+                )
 
     @api.constrains("provider_type", "smpp_host", "smpp_port", "smpp_timeout", "sender")
     def _check_smpp_settings(self):
@@ -152,14 +164,33 @@ class SmsProvider(models.Model):
 
     @contextlib.contextmanager
     def _open_client(self):
-        with super()._open_client() as client:
-            if self.provider_type != "smpp":
+        """SMPP: the clients a lane opens at once (one per thread of the
+        dispatcher) share one bind, opened at the first send and unbound when
+        the last of them is closed; then what the bind brought is stored."""
+        if self.provider_type != "smpp":
+            with super()._open_client() as client:
                 yield client
-                return
-            try:
-                yield client
-            finally:
-                self._smpp_after_session(client)
+            return
+        shared = _LANES.__dict__.setdefault("by_provider", {})
+        key = (self.env.cr.dbname, self.id)
+        entry = shared.get(key)
+        client = self._get_client()
+        client.receipt_sink = self._smpp_receipt_sink()
+        if entry is None:
+            client.share_lane()
+            entry = shared[key] = {"owner": client, "count": 0}
+        else:
+            client.lane = entry["owner"].lane
+        entry["count"] += 1
+        try:
+            yield client
+        finally:
+            entry["count"] -= 1
+            if not entry["count"]:
+                del shared[key]
+                owner = entry["owner"]
+                owner.lane.close()
+                self._smpp_after_session(owner)
 
     def _smpp_after_session(self, client):
         """Store what a session brought besides its results: part ids,
@@ -183,6 +214,7 @@ class SmsProvider(models.Model):
         updates = client.status_updates()
         if updates:
             self._smpp_store_receipts(updates)
+        if updates or client.stored_receipts:
             self.env.ref("sms_mailing.ir_cron_sms_fetch_inbound")._trigger()
         if client.inbound:
             inbound, client.inbound = client.inbound, []
@@ -209,23 +241,24 @@ class SmsProvider(models.Model):
     # ------------------------------------------------------------------
     # Receipts
     # ------------------------------------------------------------------
+    def _smpp_receipt_sink(self):
+        """A callable storing receipts in a transaction of its own, committed
+        at once (called from a bind's thread, before the SMSC is answered)."""
+        registry = self.env.registry
+        provider_id = self.id
+
+        def sink(updates):
+            if not updates:
+                return
+            with registry.cursor() as cr:
+                cr.execute(_receipts_insert(provider_id, updates))
+
+        return sink
+
     def _smpp_store_receipts(self, updates):
         """Keep receipts until their message is found (one statement: a lane
         stores those of every session)."""
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO sms_smpp_receipt (provider_id, message_id, state,"
-                " failure_type, error, received_at)"
-                " SELECT %s, m, s, f, e, %s FROM unnest(%s::varchar[],"
-                " %s::varchar[], %s::varchar[], %s::varchar[]) AS t(m, s, f, e)",
-                self.id,
-                fields.Datetime.now(),
-                [u.provider_message_id for u in updates],
-                [u.state for u in updates],
-                [u.failure_type for u in updates],
-                [u.error for u in updates],
-            )
-        )
+        self.env.cr.execute(_receipts_insert(self.id, updates))
 
     def _smpp_apply_receipts(self):
         """Apply the waiting receipts whose message is known (the id as given,
@@ -285,6 +318,8 @@ class SmsProvider(models.Model):
                 )
             )
         if updates:
+            updates = self._smpp_apply_delivered_in_bulk(updates)
+        if updates:
             self._apply_status_updates(updates)
         if part_failures:
             self._smpp_fail_parts(part_failures)
@@ -315,6 +350,55 @@ class SmsProvider(models.Model):
                 fields.Datetime.now() + timedelta(seconds=10)
             )
         return len(done)
+
+    def _smpp_apply_delivered_in_bulk(self, updates):
+        """Mark delivered, in one statement, the campaign messages a receipt
+        says were delivered (they have no chatter notification to follow);
+        returns the updates left for the core's ``_apply_status_updates``."""
+        references = [
+            u.provider_message_id for u in updates if u.state == codec.STATE_DELIVERED
+        ]
+        if not references:
+            return updates
+        now = fields.Datetime.now()
+        self.env["sms.sms"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE sms_sms SET state = 'sent', delivered_at = %s,"
+                " failure_type = NULL, error_message = NULL, write_date = %s,"
+                " write_uid = %s"
+                " WHERE id IN (SELECT DISTINCT ON (provider_message_id) id"
+                " FROM sms_sms WHERE provider_id = %s"
+                " AND provider_message_id = ANY(%s)"
+                " ORDER BY provider_message_id, (state = 'pending') DESC, id DESC)"
+                " AND state = 'pending' AND sms_mailing_id IS NOT NULL"
+                " RETURNING id, provider_message_id",
+                now,
+                now,
+                self.env.uid,
+                self.id,
+                references,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        if not rows:
+            return updates
+        self.env["sms.sms"].browse([row[0] for row in rows]).invalidate_recordset(
+            [
+                "state",
+                "delivered_at",
+                "failure_type",
+                "error_message",
+                "write_date",
+                "write_uid",
+            ]
+        )
+        done = {row[1] for row in rows}
+        return [
+            u
+            for u in updates
+            if not (u.state == codec.STATE_DELIVERED and u.provider_message_id in done)
+        ]
 
     def _smpp_fail_parts(self, part_failures):
         updates = [
@@ -441,3 +525,18 @@ class SmsProvider(models.Model):
         finally:
             self._smpp_apply_receipts()
         return inbound
+
+
+def _receipts_insert(provider_id, updates):
+    return SQL(
+        "INSERT INTO sms_smpp_receipt (provider_id, message_id, state,"
+        " failure_type, error, received_at)"
+        " SELECT %s, m, s, f, e, %s FROM unnest(%s::varchar[],"
+        " %s::varchar[], %s::varchar[], %s::varchar[]) AS t(m, s, f, e)",
+        provider_id,
+        fields.Datetime.now(),
+        [u.provider_message_id for u in updates],
+        [u.state for u in updates],
+        [u.failure_type for u in updates],
+        [u.error for u in updates],
+    )

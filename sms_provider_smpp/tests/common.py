@@ -7,7 +7,16 @@ PASSWORD = "s3cret"
 
 
 class SmppCase(SmsProviderCase):
-    """A provider of type ``smpp`` bound to a fresh local SMSC."""
+    """A provider of type ``smpp`` bound to a fresh local SMSC.
+
+    The registry is in test mode (as for Odoo's HttpCase): the receipts a
+    bind's thread stores in a transaction of its own go to the test's."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
 
     def setUp(self):
         super().setUp()

@@ -77,6 +77,20 @@ class TestSmppSending(SmppCase):
         self.assertGreater(arrivals[10] - arrivals[0], 0.25)
         self.assertEqual(len(self.smsc.binds), 1)
 
+    def test_a_lane_keeps_one_bind_and_a_full_window_across_chunks(self):
+        self.smsc.submit_latency = 0.1
+        sms = self._queue_sms([f"+3362000{i:04d}" for i in range(100)])
+        self._run_dispatch()
+        self.assertSmsState(sms, "pending")
+        self.assertEqual(len({s.provider_message_id for s in sms}), 100)
+        # five chunks of 20 on one bind, unbound once at the end
+        self.assertEqual(len(self.smsc.binds), 1)
+        self.assertEqual(self.smsc.unbinds, 1)
+        arrivals = sorted(s.received_at for s in self.smsc.submits)
+        # 100 messages, 10 at a time, 0.1 s each: about 1 s, not 5 x (2 x 0.1 s)
+        # plus a drained window per chunk
+        self.assertLess(arrivals[-1] - arrivals[0], 1.6)
+
     def test_sender_ton_npi_from_the_sender_and_overridden(self):
         cases = [
             ({"sender": "+33 6 11 22 33 44"}, ("33611223344", 1, 1)),
@@ -399,8 +413,11 @@ class TestSmppProviderForm(SmppCase):
         self.env["res.lang"]._activate_lang("fr_FR")
         self.provider.smpp_password = "nope"
         self.provider.with_context(lang="fr_FR").action_check_availability()
-        self.assertIn("SMPP", self.provider.last_check_message)
-        self.assertNotIn("refused", self.provider.last_check_message)
+        self.assertEqual(
+            self.provider.last_check_message,
+            "Le SMSC a refusé le mot de passe de odoo : vérifiez le mot de passe "
+            "SMPP du fournisseur.",
+        )
 
     def test_balance_is_not_in_smpp(self):
         action = self.provider.action_check_balance()

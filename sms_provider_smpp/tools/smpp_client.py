@@ -6,10 +6,14 @@ classes; this module owns the socket (one entry point, :meth:`Session._read`
 and :meth:`Session._write`) so that one bind keeps a *window* of submit_sm
 waiting for their submit_sm_resp, which smpplib's own synchronous client cannot.
 
-One :meth:`SmppClient.send` call binds as transceiver, submits its messages
-with registered delivery (at most ``window`` waiting at once, spaced by the
-rate limit), collects the delivery receipts and MO messages that arrive on the
-bind meanwhile (acknowledged at once), answers enquire_link, unbinds. Outcomes:
+The clients a lane opens (one per thread of the core's dispatcher) share one
+bind, a :class:`LaneSession`: a thread of its own binds as transceiver, submits
+the messages of every send() call with registered delivery (at most
+``window`` waiting for their submit_sm_resp at once, spaced by the rate limit),
+collects the delivery receipts and MO messages that arrive on the bind
+meanwhile (acknowledged at once), answers enquire_link, and unbinds when the
+lane closes its clients. A send() outside a lane has a bind of its own.
+Outcomes:
 
 - every part accepted: ACCEPTED, the provider reference is the first part's
   message id (the others are kept in :attr:`SmppClient.part_ids`);
@@ -34,6 +38,7 @@ import select
 import socket
 import ssl
 import struct
+import threading
 import time
 
 from smpplib import smpp as smpplib_smpp
@@ -102,6 +107,8 @@ class Session:
         self.bound = None
         self.last_traffic = time.monotonic()
         self.smsc_system_id = ""
+        self.unanswered = []  # deliver_sm answered once their receipt is stored
+        self.unanswered_since = None
 
     def next_sequence(self):
         self.sequence = self.sequence % 0x7FFFFFFF + 1
@@ -137,12 +144,17 @@ class Session:
             raise SessionLost(str(err)) from err
         self.last_traffic = time.monotonic()
 
-    def _read(self, wait):
-        """Read what arrived within ``wait`` seconds; return whole PDUs."""
+    def _read(self, wait, wake=None):
+        """Read what arrived within ``wait`` seconds; return whole PDUs.
+        ``wake`` (a socket) ends the wait early when it becomes readable."""
         pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
         if not pending:
-            readable, _w, _x = select.select([self.sock], [], [], max(0.0, wait))
-            if not readable:
+            sockets = [self.sock] if wake is None else [self.sock, wake]
+            readable, _w, _x = select.select(sockets, [], [], max(0.0, wait))
+            if wake is not None and wake in readable:
+                with contextlib.suppress(BlockingIOError):
+                    wake.recv(4096)
+            if self.sock not in readable:
                 return []
         try:
             chunk = self.sock.recv(65536)
@@ -216,9 +228,14 @@ class Session:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise SessionLost("no answer")
+            answer = None
+            # Every PDU of the read is handled: a deliver_sm may follow the
+            # awaited answer in the same packet.
             for pdu in self._read(min(left, 0.5)):
                 if self.handle(pdu) and pdu.sequence == sequence:
-                    return pdu
+                    answer = pdu
+            if answer is not None:
+                return answer
 
     def handle(self, pdu):
         """Answer requests of the SMSC; returns True for a response PDU."""
@@ -230,7 +247,10 @@ class Session:
         command = pdu.command
         if command == "deliver_sm":
             status = self.on_deliver(pdu)
-            self._write(self.make("deliver_sm_resp", pdu.sequence, status=status))
+            if status is None:  # answered once stored (flush_receipts)
+                self.unanswered.append(pdu.sequence)
+            else:
+                self._write(self.make("deliver_sm_resp", pdu.sequence, status=status))
             return False
         if command == "enquire_link":
             self._write(self.make("enquire_link_resp", pdu.sequence))
@@ -290,9 +310,10 @@ def _str(value):
 class SmppClient(SmsProviderClient):
     """An SMPP account (SMSC, aggregator, or a gateway such as Jasmin)."""
 
-    # One bind per lane: the window is kept inside one send() call.
-    max_inflight = 1
-    max_batch = 200
+    # A lane's threads each send a chunk of ``max_batch`` messages on the
+    # lane's one bind (LaneSession), whose window is ``inflight_requests``.
+    max_inflight = 32
+    max_batch = 20
     max_lanes = 16
 
     def __init__(self, config):
@@ -305,6 +326,10 @@ class SmppClient(SmsProviderClient):
         self.inbound = []  # InboundMessage (whole MO messages)
         self.part_ids = {}  # message id of a later part -> first part's id
         self.bind_error = None  # the sentence of a refused bind
+        self.lane = None  # a LaneSession shared by the clients of a lane
+        # callable(list of StatusUpdate): stores receipts durably (the model's)
+        self.receipt_sink = None
+        self.stored_receipts = 0  # how many the sink stored
         self._reassembler = codec.Reassembler()
 
     def _t(self, sentence):
@@ -363,9 +388,13 @@ class SmppClient(SmsProviderClient):
             getattr(pdu, "message_state", None),
         )
         if receipt is not None:
-            if receipt.final:
-                self.receipts.append(receipt)
-            return ESME_ROK
+            if not receipt.final:
+                return ESME_ROK
+            self.receipts.append(receipt)
+            # With a sink, the SMSC gets its answer once the receipt is stored
+            # (committed): a worker killed before that loses no receipt, the
+            # SMSC sends it again.
+            return None if self.receipt_sink else ESME_ROK
         concat, data = codec.split_udh(short_message, esm_class)
         sender = codec.sender_number(_str(pdu.source_addr), pdu.source_addr_ton or 0)
         if not concat and (getattr(pdu, "sar_total_segments", None) or 0) > 1:
@@ -403,14 +432,51 @@ class SmppClient(SmsProviderClient):
         self.receipts = []
         return updates
 
+    def flush_receipts(self, session, force=False):
+        """Store the receipts received on ``session`` with the sink, then
+        answer their deliver_sm (a temporary error when storing failed: the
+        SMSC sends them again later). Every 0.2 s or 100 receipts."""
+        if not session.unanswered:
+            session.unanswered_since = None
+            return
+        now = time.monotonic()
+        if session.unanswered_since is None:
+            session.unanswered_since = now
+        if (
+            not force
+            and len(session.unanswered) < 100
+            and (now - session.unanswered_since < 0.2)
+        ):
+            return
+        status = ESME_ROK
+        try:
+            updates = self.status_updates()
+            self.receipt_sink(updates)
+            self.stored_receipts += len(updates)
+        except Exception:  # pylint: disable=broad-except
+            _logger.exception("SMPP: receipts could not be stored")
+            status = 0x64  # ESME_RX_T_APPN: temporary, the SMSC retries
+        sequences, session.unanswered = session.unanswered, []
+        session.unanswered_since = None
+        for sequence in sequences:
+            session._write(session.make("deliver_sm_resp", sequence, status=status))
+
     # -- sending ------------------------------------------------------------------
     def send(self, messages):
-        session = self._session()
+        """Submit ``messages`` on the lane's shared bind (:attr:`lane`, set by
+        the model for the clients of one lane), else on a bind of this call."""
+        if self.lane is not None:
+            return self.lane.submit(messages)
+        lane = LaneSession(self)
         try:
-            return self._send_on(session, messages)
+            return lane.submit(messages)
         finally:
-            session.unbind()
-            self._flush_incomplete()
+            lane.close()
+
+    def share_lane(self):
+        """Make this client the owner of a bind its lane's clients share."""
+        self.lane = LaneSession(self)
+        return self.lane
 
     def _submit_fields(self, message, coding, payload, multipart):
         ton, npi, source = codec.source_address(
@@ -433,183 +499,52 @@ class SmppClient(SmsProviderClient):
             "short_message": payload,
         }
 
-    def _send_on(self, session, messages):  # noqa: C901 - one state machine
-        results = {}
-        states = {}  # key -> {"ids": {index: id}, "total": n, "failed": bool}
-        queue = collections.deque()  # (key, part index, fields)
-        for message in messages:
-            coding, payloads = codec.encode_message(message.body, random.randrange(256))
-            states[message.key] = {"ids": {}, "total": len(payloads), "done": False}
-            for index, payload in enumerate(payloads):
-                fields = self._submit_fields(
-                    message, coding, payload, len(payloads) > 1
+    def _in_doubt(self, key, reason):
+        return SendResult(
+            key,
+            PERMANENT,
+            failure_type=FAILURE_IN_DOUBT,
+            error=self._t(
+                _lt(
+                    "The SMSC gave no answer to this message "
+                    "(%(reason)s): it may have been sent. It is not "
+                    "sent again automatically; check with the "
+                    "provider before retrying it.",
+                    reason=reason,
                 )
-                queue.append((message.key, index, fields))
-        waiting = {}  # sequence -> (key, index, fields, sent at)
-        window = self.window
-        pause_until = 0.0
-        backoff = 0.0
-        throttled_since = None
-        next_slot = 0.0
-        lost = None
+            ),
+        )
 
-        def finish(key, result):
-            if not states[key]["done"]:
-                states[key]["done"] = True
-                results[key] = result
-
-        def on_response(key, index, fields, pdu):
-            """Apply one answer; True when the SMSC asks to slow down."""
-            status = pdu.status
-            if pdu.command == "submit_sm_resp" and status == ESME_ROK:
-                ids = states[key]["ids"]
-                ids[index] = _str(pdu.message_id)
-                if len(ids) == states[key]["total"]:
-                    for other in range(1, states[key]["total"]):
-                        self.part_ids[ids[other]] = ids[0]
-                    finish(
-                        key,
-                        SendResult(
-                            key,
-                            ACCEPTED,
-                            provider_message_id=ids[0],
-                            parts=states[key]["total"],
-                        ),
-                    )
-                return False
-            if pdu.command == "submit_sm_resp" and status in codec.RETRY_LATER:
-                # slow down and submit the same part again: never dropped
-                queue.appendleft((key, index, fields))
-                return True
-            finish(key, self._refused(key, status, pdu.command, states))
-            return False
-
-        def give_up(queue):
-            """The SMSC keeps refusing: what is not submitted waits for the
-            next attempt (the answers of the window are still read)."""
-            for key, _index, _fields in queue:
-                if not states[key]["ids"]:
-                    finish(
-                        key,
-                        SendResult(
-                            key,
-                            TRANSIENT,
-                            failure_type="sms_server",
-                            error=self._t(
-                                _lt(
-                                    "The SMSC kept refusing messages for "
-                                    "%(seconds)s seconds (throttling or queue "
-                                    "full); sent at the next attempt.",
-                                    seconds=int(self.throttle_budget),
-                                )
-                            ),
-                        ),
-                    )
-            queue.clear()
-
-        def salvage():
-            """Answers already received when the connection broke."""
-            try:
-                while waiting:
-                    pdus = session._read(0.05)
-                    if not pdus:
-                        return
-                    for pdu in pdus:
-                        if session.handle(pdu) and pdu.sequence in waiting:
-                            key, index, fields, _sent = waiting.pop(pdu.sequence)
-                            on_response(key, index, fields, pdu)
-            except SessionLost:
-                return
-
-        try:
-            while queue or waiting:
-                now = time.monotonic()
-                while queue and len(waiting) < window and now >= pause_until:
-                    if self.rate and now < next_slot:
-                        break
-                    key, index, fields = queue.popleft()
-                    if states[key]["done"]:
-                        continue
-                    sequence = session.send("submit_sm", **fields)
-                    waiting[sequence] = (key, index, fields, now)
-                    if self.rate:
-                        next_slot = max(now, next_slot) + 1.0 / self.rate
-                    now = time.monotonic()
-                wake = [0.5]
-                if waiting:
-                    oldest = min(item[3] for item in waiting.values())
-                    wake.append(oldest + session.timeout - now)
-                if queue and len(waiting) < window:
-                    wake.append(max(pause_until, next_slot) - now)
-                pdus = session._read(max(0.0, min(wake)))
-                for pdu in pdus:
-                    if not session.handle(pdu) or pdu.sequence not in waiting:
-                        continue
-                    key, index, fields, _sent = waiting.pop(pdu.sequence)
-                    throttled = on_response(key, index, fields, pdu)
-                    if throttled:
-                        now = time.monotonic()
-                        throttled_since = throttled_since or now
-                        if now - throttled_since > self.throttle_budget:
-                            give_up(queue)
-                        backoff = min(5.0, backoff * 2 or 0.1)
-                        pause_until = now + backoff
-                        window = max(1, window // 2)
-                    elif pdu.status == ESME_ROK:
-                        throttled_since = None
-                        backoff = 0.0
-                        window = min(self.window, window + 1)
-                session.keep_alive()
-                if waiting:
-                    oldest = min(item[3] for item in waiting.values())
-                    if time.monotonic() - oldest > session.timeout:
-                        raise SessionLost("no submit_sm_resp")
-        except SessionLost as err:
-            lost = err
-            salvage()
-        # What is left: submitted without an answer, or partly submitted, is in
-        # doubt; never submitted is sent at the next attempt.
-        submitted = {item[0] for item in waiting.values()}
-        for key, state in states.items():
-            if state["done"]:
-                continue
-            if key in submitted or state["ids"]:
-                finish(
-                    key,
-                    SendResult(
-                        key,
-                        PERMANENT,
-                        failure_type=FAILURE_IN_DOUBT,
-                        error=self._t(
-                            _lt(
-                                "The SMSC gave no answer to this message "
-                                "(%(reason)s): it may have been sent. It is not "
-                                "sent again automatically; check with the "
-                                "provider before retrying it.",
-                                reason=_reason(lost),
-                            )
-                        ),
-                    ),
+    def _not_sent(self, key, reason):
+        return SendResult(
+            key,
+            TRANSIENT,
+            failure_type="sms_server",
+            error=self._t(
+                _lt(
+                    "Not sent: the connection to the SMSC was lost "
+                    "(%(reason)s); sent at the next attempt.",
+                    reason=reason,
                 )
-            else:
-                finish(
-                    key,
-                    SendResult(
-                        key,
-                        TRANSIENT,
-                        failure_type="sms_server",
-                        error=self._t(
-                            _lt(
-                                "Not sent: the connection to the SMSC was lost "
-                                "(%(reason)s); sent at the next attempt.",
-                                reason=_reason(lost),
-                            )
-                        ),
-                    ),
-                )
-        return list(results.values())
+            ),
+        )
 
-    def _refused(self, key, status, command, states):
+    def _gave_up(self, key):
+        return SendResult(
+            key,
+            TRANSIENT,
+            failure_type="sms_server",
+            error=self._t(
+                _lt(
+                    "The SMSC kept refusing messages for "
+                    "%(seconds)s seconds (throttling or queue "
+                    "full); sent at the next attempt.",
+                    seconds=int(self.throttle_budget),
+                )
+            ),
+        )
+
+    def _refused(self, key, status, command, state):
         if command == "generic_nack":
             failure_type, transient = "sms_server", True
             error = _lt(
@@ -620,7 +555,7 @@ class SmppClient(SmsProviderClient):
             failure_type, error, transient = codec.submit_error(
                 status, self.config.get("sender") or ""
             )
-        if states[key]["ids"]:
+        if state["ids"]:
             # Earlier parts went: the recipient may get part of the text.
             return SendResult(
                 key,
@@ -629,8 +564,8 @@ class SmppClient(SmsProviderClient):
                 error=self._t(
                     _lt(
                         "Only %(sent)s of %(total)s parts were accepted: %(error)s",
-                        sent=len(states[key]["ids"]),
-                        total=states[key]["total"],
+                        sent=len(state["ids"]),
+                        total=state["total"],
                         error=error,
                     )
                 ),
@@ -702,6 +637,8 @@ class SmppClient(SmsProviderClient):
                 for pdu in pdus:
                     session.handle(pdu)
                     last = time.monotonic()
+                self.flush_receipts(session)
+            self.flush_receipts(session, force=True)
         except SessionLost as err:
             _logger.info("SMPP receiver bind ended: %s", err)
         finally:
@@ -713,3 +650,258 @@ class SmppClient(SmsProviderClient):
 
 def _reason(err):
     return str(err) if err else "-"
+
+
+class _Batch:
+    """The messages of one send() call and their results."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+        self.states = {}  # key -> {"ids": {index: id}, "total": n, "done": bool}
+        self.results = {}
+        self.done = threading.Event()
+        if not self.messages:
+            self.done.set()
+
+    def finish(self, key, result):
+        state = self.states.get(key)
+        if state is None or state["done"]:
+            return
+        state["done"] = True
+        self.results[key] = result
+        if len(self.results) == len(self.messages):
+            self.done.set()
+
+
+class LaneSession:
+    """One bind shared by the send() calls of a lane (threads of the core's
+    dispatcher, one chunk each): a thread of its own owns the socket, keeps up
+    to ``window`` submit_sm waiting for their answer whatever chunk they come
+    from, and hands each chunk its results. A chunk that finishes is written
+    by the lane while the others are still on the wire: the window never
+    drains between chunks."""
+
+    def __init__(self, client):
+        self.client = client
+        self.lock = threading.Lock()
+        self.inbox = collections.deque()  # _Batch waiting for the thread
+        self.session = None
+        self.thread = None
+        self.failure = None  # ProviderError: every later send() gets it
+        self.closing = False
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.wake_r.setblocking(False)
+
+    def submit(self, messages):
+        batch = _Batch(messages)
+        with self.lock:
+            if self.failure is None and self.thread is None:
+                try:
+                    self.session = self.client._session()
+                except ProviderError as err:
+                    self.failure = err
+                    raise
+                self.thread = threading.Thread(
+                    target=self._run, daemon=True, name="smpp-bind"
+                )
+                self.thread.start()
+            if self.failure is not None:
+                raise self.failure
+            self.inbox.append(batch)
+        self._wake()
+        batch.done.wait()
+        return list(batch.results.values())
+
+    def close(self):
+        with self.lock:
+            self.closing = True
+        self._wake()
+        if self.thread is not None:
+            self.thread.join()
+        if self.session is not None:
+            self.session.unbind()
+        self.client._flush_incomplete()
+        self.wake_r.close()
+        self.wake_w.close()
+
+    def _wake(self):
+        with contextlib.suppress(OSError):
+            self.wake_w.send(b"x")
+
+    def _run(self):  # noqa: C901 - one state machine
+        client = self.client
+        session = self.session
+        parts = collections.deque()  # (batch, key, part index, fields)
+        waiting = {}  # sequence -> (batch, key, index, fields, sent at)
+        window = client.window
+        pause_until = 0.0
+        backoff = 0.0
+        throttled_since = None
+        next_slot = 0.0
+        lost = None
+        status_throttled = 0x58
+
+        def take_new():
+            with self.lock:
+                batches = list(self.inbox)
+                self.inbox.clear()
+                closing = self.closing
+            for batch in batches:
+                for message in batch.messages:
+                    coding, payloads = codec.encode_message(
+                        message.body, random.randrange(256)
+                    )
+                    batch.states[message.key] = {
+                        "ids": {},
+                        "total": len(payloads),
+                        "done": False,
+                    }
+                    for index, payload in enumerate(payloads):
+                        fields = client._submit_fields(
+                            message, coding, payload, len(payloads) > 1
+                        )
+                        parts.append((batch, message.key, index, fields))
+            return closing
+
+        def on_response(batch, key, index, fields, pdu):
+            """Apply one answer; True when the SMSC asks to slow down."""
+            state = batch.states[key]
+            status = pdu.status
+            if pdu.command == "submit_sm_resp" and status == ESME_ROK:
+                ids = state["ids"]
+                ids[index] = _str(pdu.message_id)
+                if len(ids) == state["total"]:
+                    for other in range(1, state["total"]):
+                        client.part_ids[ids[other]] = ids[0]
+                    batch.finish(
+                        key,
+                        SendResult(
+                            key,
+                            ACCEPTED,
+                            provider_message_id=ids[0],
+                            parts=state["total"],
+                        ),
+                    )
+                return False
+            if pdu.command == "submit_sm_resp" and status in codec.RETRY_LATER:
+                # slow down and submit the same part again: never dropped
+                parts.appendleft((batch, key, index, fields))
+                return True
+            batch.finish(key, client._refused(key, status, pdu.command, state))
+            return False
+
+        def give_up():
+            """The SMSC keeps refusing: what is not submitted waits for the
+            next attempt (the answers of the window are still read)."""
+            for batch, key, _index, _fields in parts:
+                state = batch.states[key]
+                if state["ids"]:  # part of it went: it cannot be sent again
+                    batch.finish(
+                        key,
+                        client._refused(key, status_throttled, "submit_sm_resp", state),
+                    )
+                else:
+                    batch.finish(key, client._gave_up(key))
+            parts.clear()
+
+        def salvage():
+            """Answers already received when the connection broke."""
+            try:
+                while waiting:
+                    pdus = session._read(0.05)
+                    if not pdus:
+                        return
+                    for pdu in pdus:
+                        if session.handle(pdu) and pdu.sequence in waiting:
+                            batch, key, index, fields, _at = waiting.pop(pdu.sequence)
+                            on_response(batch, key, index, fields, pdu)
+            except SessionLost:
+                return
+
+        try:
+            while True:
+                closing = take_new()
+                if closing and not parts and not waiting:
+                    client.flush_receipts(session, force=True)
+                    break
+                now = time.monotonic()
+                while parts and len(waiting) < window and now >= pause_until:
+                    if client.rate and now < next_slot:
+                        break
+                    batch, key, index, fields = parts.popleft()
+                    if batch.states[key]["done"]:
+                        continue
+                    sequence = session.send("submit_sm", **fields)
+                    waiting[sequence] = (batch, key, index, fields, now)
+                    if client.rate:
+                        next_slot = max(now, next_slot) + 1.0 / client.rate
+                    now = time.monotonic()
+                wake = [0.5]
+                if waiting:
+                    oldest = min(item[4] for item in waiting.values())
+                    wake.append(oldest + session.timeout - now)
+                if parts and len(waiting) < window:
+                    wake.append(max(pause_until, next_slot) - now)
+                for pdu in session._read(max(0.0, min(wake)), self.wake_r):
+                    if not session.handle(pdu) or pdu.sequence not in waiting:
+                        continue
+                    batch, key, index, fields, _at = waiting.pop(pdu.sequence)
+                    if on_response(batch, key, index, fields, pdu):
+                        now = time.monotonic()
+                        throttled_since = throttled_since or now
+                        if now - throttled_since > client.throttle_budget:
+                            give_up()
+                        backoff = min(5.0, backoff * 2 or 0.1)
+                        pause_until = now + backoff
+                        window = max(1, window // 2)
+                    elif pdu.status == ESME_ROK:
+                        throttled_since = None
+                        backoff = 0.0
+                        window = min(client.window, window + 1)
+                client.flush_receipts(session)
+                session.keep_alive()
+                if waiting:
+                    oldest = min(item[4] for item in waiting.values())
+                    if time.monotonic() - oldest > session.timeout:
+                        raise SessionLost("no submit_sm_resp")
+        except SessionLost as err:
+            lost = err
+            salvage()
+        except Exception as err:  # pylint: disable=broad-except
+            # A fault of our own: what was written may have left.
+            _logger.exception("SMPP: the bind's thread failed")
+            lost = err
+        if lost is None:
+            return
+        # Written without an answer, or partly written: in doubt; never
+        # written: sent at the next attempt. Later send() calls get the error.
+        reason = _reason(lost)
+        with self.lock:
+            self.failure = ProviderError(
+                client._t(
+                    _lt(
+                        "The connection to the SMSC was lost (%(reason)s); "
+                        "trying again later.",
+                        reason=reason,
+                    )
+                ),
+                transient=True,
+                failure_type="sms_server",
+            )
+            batches = list(self.inbox)
+            self.inbox.clear()
+        written = {(id(item[0]), item[1]) for item in waiting.values()}
+        pending_batches = {id(b): b for b, *_rest in parts}
+        pending_batches.update({id(item[0]): item[0] for item in waiting.values()})
+        for batch in pending_batches.values():
+            for key, state in batch.states.items():
+                if state["done"]:
+                    continue
+                if (id(batch), key) in written or state["ids"]:
+                    batch.finish(key, client._in_doubt(key, reason))
+                else:
+                    batch.finish(key, client._not_sent(key, reason))
+        for batch in batches:
+            for message in batch.messages:
+                batch.states[message.key] = {"ids": {}, "total": 1, "done": False}
+                batch.finish(message.key, client._not_sent(message.key, reason))
