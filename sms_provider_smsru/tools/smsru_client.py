@@ -248,7 +248,7 @@ class SmsRuClient(SmsProviderClient):
                 raise self.error(
                     _lt(
                         "SMS.ru did not answer within %(seconds)s seconds.",
-                        seconds=f"{self.timeout:g}",
+                        seconds=format(self.timeout, "g"),
                     ),
                     transient=True,
                 ) from exc
