@@ -25,7 +25,9 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             run: "edit Hello",
         },
         {
-            trigger: ".o_field_widget[name=body] .o_sms_segment_info:contains('Characters: 5')",
+            content: "The counter says it measures the text as written, the limit per part",
+            trigger:
+                ".o_field_widget[name=body] .o_sms_segment_info:contains('Text as written, macros not filled in: Characters: 5 · GSM-7 · Parts: 1 (160 characters per part)')",
         },
         {
             content: "The picker is a visible button next to the counter",
@@ -33,13 +35,13 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             run: "click",
         },
         {
-            content: "Contact fields are offered: search the first name",
-            trigger: ".o_model_field_selector_popover_search input",
-            run: "edit first",
+            content: "A short list of the usual fields comes first, none technical",
+            trigger:
+                ".o_sms_field_picker:not(:contains('Color Index')):not(:contains('Self')) .o_sms_field_picker_common:contains('City')",
         },
         {
-            trigger:
-                ".o_model_field_selector_popover_item[data-name=sms_first_name] .o_model_field_selector_popover_item_name",
+            content: "One click inserts the first name",
+            trigger: ".o_sms_field_picker_common:contains('First name')",
             run: "click",
         },
         {
@@ -52,7 +54,14 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             run: "click",
         },
         {
-            trigger: ".o_model_field_selector_popover_search input",
+            content: "The other fields are behind More fields, with a search",
+            trigger: ".o_sms_field_picker_more",
+            run: "click",
+        },
+        {
+            content: "Technical fields are not offered there either",
+            trigger:
+                ".o_model_field_selector_popover:not(:has([data-name=color])):not(:has([data-name=self])):not(:has([data-name=partner_latitude])) .o_model_field_selector_popover_search input",
             run: "edit coun",
         },
         {
@@ -190,6 +199,10 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
         },
         {
             trigger: ".o_graph_view .o_graph_renderer canvas",
+        },
+        {
+            content: "As bars: one day of deliveries is a bar, not a dot on a line",
+            trigger: ".o_graph_view .o_graph_button.active[data-mode=bar]",
         },
     ],
 });

@@ -1,3 +1,4 @@
+import { _t } from "@web/core/l10n/translation";
 import { usePopover } from "@web/core/popover/popover_hook";
 import { DynamicPlaceholderPopover } from "@web/views/fields/dynamic_placeholder_popover";
 
@@ -13,7 +14,26 @@ const PRINTABLE = new Set([
     "selection",
     "many2one",
 ]);
-const TECHNICAL = /^(id|message_|activity_|website_message|__|create_uid|write_uid|write_date)/;
+const TECHNICAL =
+    /^(id|message_|activity_|website_message|__|create_uid|write_uid|write_date|signup_|partner_gid|partner_latitude|partner_longitude|partner_share|calendar_last_notif_ack|im_status|active_lang_count|color|self|tz_offset|company_registry_label|phone_sanitized|mobile_blacklisted|phone_blacklisted|phone_mobile_search|email_normalized|email_formatted|commercial_partner_id|complete_name|contact_address|type_address_label|barcode|ocn_token|duplicated_bank_account_partners_count)$/;
+
+/**
+ * The fields a sales manager puts in a text, offered first (the rest, with a
+ * search, behind "More fields"): `[path, label]` per model.
+ */
+export const COMMON_FIELDS = {
+    "res.partner": () => [
+        ["sms_first_name", _t("First name")],
+        ["sms_last_name", _t("Last name")],
+        ["name", _t("Full name")],
+        ["commercial_company_name", _t("Company")],
+        ["function", _t("Job position")],
+        ["city", _t("City")],
+        ["country_id.name", _t("Country")],
+        ["mobile", _t("Mobile")],
+        ["email", _t("Email")],
+    ],
+};
 
 /**
  * Odoo's field picker, offering every contact field and related field a user
@@ -24,6 +44,25 @@ const TECHNICAL = /^(id|message_|activity_|website_message|__|create_uid|write_u
  * step (a macro with a default would leave our simple renderer).
  */
 export class SmsFieldPickerPopover extends DynamicPlaceholderPopover {
+    static template = "sms_mailing.SmsFieldPickerPopover";
+
+    setup() {
+        super.setup();
+        const common = COMMON_FIELDS[this.props.resModel];
+        this.commonFields = common ? common() : [];
+        this.state.more = !this.commonFields.length;
+    }
+
+    /** A field of the short list: inserted at once. */
+    pick(path) {
+        this.state.path = path;
+        this.validate();
+    }
+
+    showMore() {
+        this.state.more = true;
+    }
+
     filter(fieldDef, path) {
         return PRINTABLE.has(fieldDef.type) && !TECHNICAL.test(fieldDef.name);
     }
