@@ -6,6 +6,11 @@ from . import sms_provider
 from . import sms_mailing_group
 from . import sms_mailing_list
 from . import sms_mailing
+from . import sms_mailing_audience
+from . import sms_mailing_render
+from . import sms_mailing_estimate
+from . import sms_mailing_queue
+from . import sms_mailing_statistics
 from . import sms_mailing_batch
 from . import sms_sms
 from . import sms_sms_routing

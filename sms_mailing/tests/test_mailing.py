@@ -8,7 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import SQL
 
-from ..models import sms_mailing as mailing_module
+from ..models import sms_mailing_estimate as estimate_module
 from ..tools import provider as api
 from .common import SmsProviderCase
 
@@ -492,8 +492,8 @@ class TestMailing(SmsProviderCase):
         )
         mailing = self._mailing()
         with (
-            patch.object(mailing_module, "ESTIMATE_EXACT_LIMIT", 10),
-            patch.object(mailing_module, "ESTIMATE_SAMPLE", 5),
+            patch.object(estimate_module, "ESTIMATE_EXACT_LIMIT", 10),
+            patch.object(estimate_module, "ESTIMATE_SAMPLE", 5),
         ):
             mailing.invalidate_recordset()
             self.assertEqual(mailing.recipient_estimate, 32)
