@@ -35,6 +35,7 @@ class SmsMailingEstimate(models.Model):
                     "recipient_estimate": 0,
                     "parts_estimate": 0,
                     "cost_estimate": 0.0,
+                    "cost_unknown": False,
                     "estimate_note": False,
                     "body_parts": 0,
                     "body_encoding": False,
@@ -47,6 +48,7 @@ class SmsMailingEstimate(models.Model):
                 estimate = mailing._estimate()
             except UserError as err:
                 mailing.estimate_note = str(err)
+                mailing.cost_unknown = bool((mailing.body or "").strip())
                 continue
             mailing.update(estimate)
 
@@ -107,6 +109,7 @@ class SmsMailingEstimate(models.Model):
             )
         if not provider:
             notes.append(_("No provider available."))
+            values["cost_unknown"] = True
         else:
             # The cost of the longest text, per part, times every part: one
             # request to a provider's cost API, whatever the audience.
@@ -114,7 +117,9 @@ class SmsMailingEstimate(models.Model):
                 [stats["sample_number"]], texts[longest]
             )
             if amount is None:
+                # Unknown, not 0 (e.g. SMS.ru's cost API refused the key).
                 notes.append(note)
+                values["cost_unknown"] = True
             else:
                 per_part = amount / (infos[longest].parts or 1)
                 values["cost_estimate"] = currency._convert(

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from markupsafe import Markup
 
-from odoo import _, models
+from odoo import _, api, models
 from odoo.tools import SQL
 
 from ..tools.audience import EXCLUSIONS
@@ -38,20 +38,27 @@ class SmsMailingStatistics(models.Model):
                 exclusions[mailing.id][failure_type] = count
                 continue
             data[state] += count
-            if state in ("pending", "sent", "error"):
-                data["parts"] += parts
             if state != "canceled":
                 data["planned"] += parts
             data["cost"] += cost
-        # The words of the contact form and of the launch checks, not Odoo's
-        # failure labels ("Opted Out" is "Do not use SMS" on a contact).
-        labels = {
-            "sms_number_missing": _("No phone number"),
-            "sms_number_format": _("Invalid phone number"),
-            "sms_optout": _("Do not use SMS"),
-            "sms_blacklist": _("Blacklisted number"),
-            "sms_duplicate": _("Same number as another contact"),
-        }
+        # Parts sent: the parts that left, i.e. of the messages a provider took
+        # (sent_at), whatever became of them; a message refused at sending
+        # (a rejected key, a bad number) sent nothing.
+        # sudo: part counts only, of mailings the user can read.
+        parts_sent = dict(
+            self.env["sms.sms"]
+            .sudo()
+            ._read_group(
+                [
+                    ("sms_mailing_id", "in", self.ids),
+                    ("is_test", "=", False),
+                    ("sent_at", "!=", False),
+                ],
+                ["sms_mailing_id"],
+                ["parts:sum"],
+            )
+        )
+        labels = self._exclusion_labels()
         failure_labels = dict(
             self.env["sms.sms"]._fields["failure_type"]._description_selection(self.env)
         )
@@ -106,7 +113,7 @@ class SmsMailingStatistics(models.Model):
                     round(100 * mailing[count_field] / recipients) if recipients else 0
                 )
             mailing.parts_planned = data["planned"]
-            mailing.parts_total = data["parts"]
+            mailing.parts_total = parts_sent.get(mailing, 0)
             mailing.cost_total = data["cost"]
             to_send = data["total"] - data["excluded"] - data["canceled"]
             done = to_send - mailing.queued_count
@@ -135,6 +142,20 @@ class SmsMailingStatistics(models.Model):
                 if reasons
                 else False
             )
+
+    @api.model
+    def _exclusion_labels(self):
+        """Why a contact gets no SMS, in the words of the contact form and of
+        the launch checks (not Odoo's failure labels: "Opted Out" is "Do not
+        use SMS" on a contact): the Exclusions tab and the excluded contacts'
+        list say the same."""
+        return {
+            "sms_number_missing": _("No phone number"),
+            "sms_number_format": _("Invalid phone number"),
+            "sms_optout": _("Do not use SMS"),
+            "sms_blacklist": _("Blacklisted number"),
+            "sms_duplicate": _("Same number as another contact"),
+        }
 
     def _compute_campaign_statistics(self):
         saved_ids = [

@@ -27,23 +27,11 @@ class SmsMailingPreview(models.TransientModel):
 
     @api.depends("mailing_id")
     def _compute_partner_id(self):
-        Partner = self.env["res.partner"]
         for wizard in self:
             if not wizard.partner_id and wizard.mailing_id:
-                domain = wizard.mailing_id._audience_domain()
-                # A contact who will receive it (a valid number, not Do not
-                # use SMS, not blacklisted), else whoever the audience holds:
-                # the hint then says why that one gets nothing.
-                wizard.partner_id = Partner.search(
-                    [
-                        *domain,
-                        ("phone_sanitized", "!=", False),
-                        ("sms_opt_out", "=", False),
-                        ("phone_sanitized_blacklisted", "=", False),
-                    ],
-                    limit=1,
-                    order="id",
-                ) or Partner.search(domain, limit=1, order="id")
+                # A contact who will receive it, else whoever the audience
+                # holds: the hint then says why that one gets nothing.
+                wizard.partner_id = wizard.mailing_id._sample_recipient()
 
     @api.depends("mailing_id", "partner_id")
     def _compute_not_received(self):

@@ -125,6 +125,21 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             trigger: ".o_field_widget[name=cost_estimate]:contains('0.10'):contains('€')",
         },
         {
+            trigger: ".o_notebook .nav-link:contains('Text')",
+            run: "click",
+        },
+        {
+            content: "Text as sent: the first recipient's text, macros filled in",
+            trigger: "div[name=final_body_sample]:contains('Hello Ann France')",
+        },
+        {
+            trigger: "div[name=final_body_sample_partner_id]:contains('Ann Tour')",
+        },
+        {
+            content: "The estimate's cost is known",
+            trigger: ".o_form_view:not(:has(.o_sms_cost_unknown)) .o_field_widget[name=cost_estimate]",
+        },
+        {
             content: "Check previews the text of a contact",
             trigger: ".o_form_view button[name=action_preview]",
             run: "click",
@@ -154,6 +169,11 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             content: "Confirm, once the launch checks passed",
             trigger: ".modal:contains('Launch this mailing?') .modal-footer .btn-primary",
             run: "click",
+        },
+        {
+            content: "The launch is confirmed with its figures",
+            trigger:
+                ".o_notification:contains('Mailing launched: 2 recipients, 2 parts, cost'):contains('0.10')",
         },
         {
             content: "The mailing runs to Done",
@@ -188,6 +208,19 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
         },
         {
             trigger: ".o_sms_exclusions td:contains('Do not use SMS') + td:contains('1')",
+        },
+        {
+            content: "The excluded contacts are contacts, with the tab's reason",
+            trigger: ".o_notebook button[name=action_view_excluded]",
+            run: "click",
+        },
+        {
+            trigger:
+                ".o_list_view .o_data_row:contains('Out Tour'):contains('Do not use SMS'):contains('+33612345603')",
+        },
+        {
+            trigger: ".o_breadcrumb a:contains('Tour spring mailing')",
+            run: "click",
         },
         {
             content: "Delivered opens the graph of deliveries",
