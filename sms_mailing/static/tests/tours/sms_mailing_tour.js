@@ -61,7 +61,7 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
         {
             content: "Technical fields are not offered there either",
             trigger:
-                ".o_model_field_selector_popover:not(:has([data-name=color])):not(:has([data-name=self])):not(:has([data-name=partner_latitude])) .o_model_field_selector_popover_search input",
+                ".o_model_field_selector_popover:not(:has([data-name=color])):not(:has([data-name=self])):not(:has([data-name=partner_latitude])):not(:has([data-name=activity_state])):not(:has([data-name=message_bounce])) .o_model_field_selector_popover_search input",
             run: "edit coun",
         },
         {

@@ -14,8 +14,36 @@ const PRINTABLE = new Set([
     "selection",
     "many2one",
 ]);
-const TECHNICAL =
-    /^(id|message_|activity_|website_message|__|create_uid|write_uid|write_date|signup_|partner_gid|partner_latitude|partner_longitude|partner_share|calendar_last_notif_ack|im_status|active_lang_count|color|self|tz_offset|company_registry_label|phone_sanitized|mobile_blacklisted|phone_blacklisted|phone_mobile_search|email_normalized|email_formatted|commercial_partner_id|complete_name|contact_address|type_address_label|barcode|ocn_token|duplicated_bank_account_partners_count)$/;
+// Technical fields, never put in a text: by prefix, and by name.
+const TECHNICAL = /^(id$|message_|activity_|my_activity_|website_message|__|create_uid$|write_uid$|write_date$|signup_|avatar_|image_|partner_latitude$|partner_longitude$)/;
+const TECHNICAL_NAMES = new Set([
+    "active_lang_count",
+    "additional_info",
+    "barcode",
+    "calendar_last_notif_ack",
+    "color",
+    "commercial_partner_id",
+    "company_registry_label",
+    "contact_address_inline",
+    "duplicated_bank_account_partners_count",
+    "email_formatted",
+    "email_normalized",
+    "im_status",
+    "is_blacklisted",
+    "mobile_blacklisted",
+    "ocn_token",
+    "partner_gid",
+    "partner_share",
+    "phone_blacklisted",
+    "phone_mobile_search",
+    "phone_sanitized",
+    "phone_sanitized_blacklisted",
+    "self",
+    "sms_count",
+    "sms_exclusion_reason",
+    "type_address_label",
+    "tz_offset",
+]);
 
 /**
  * The fields a sales manager puts in a text, offered first (the rest, with a
@@ -64,7 +92,11 @@ export class SmsFieldPickerPopover extends DynamicPlaceholderPopover {
     }
 
     filter(fieldDef, path) {
-        return PRINTABLE.has(fieldDef.type) && !TECHNICAL.test(fieldDef.name);
+        return (
+            PRINTABLE.has(fieldDef.type) &&
+            !TECHNICAL.test(fieldDef.name) &&
+            !TECHNICAL_NAMES.has(fieldDef.name)
+        );
     }
 
     closeFieldSelector(isPathSelected = false) {
