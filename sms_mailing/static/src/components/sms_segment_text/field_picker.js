@@ -38,11 +38,14 @@ const TECHNICAL_NAMES = new Set([
     "phone_mobile_search",
     "phone_sanitized",
     "phone_sanitized_blacklisted",
+    "same_company_registry_partner_id",
+    "same_vat_partner_id",
     "self",
     "sms_count",
     "sms_exclusion_reason",
     "type_address_label",
     "tz_offset",
+    "vat_label",
 ]);
 
 /**
