@@ -2,12 +2,14 @@
 JSON-RPC, bulk contacts. A real Odoo server runs from ``ODOO_SRC`` with our
 addons; nothing here is a test by itself.
 
-Used by ``bench/soak.py`` (``make soak``).
+Used by ``bench/soak.py`` (``make soak``), ``bench/bench_dispatch.py`` and
+``bench/bench_launch.py``.
 """
 
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,13 +42,25 @@ def psql(db, sql):
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+def db_exists(name):
+    return (
+        psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
+    )
+
+
 def drop_db(name):
+    """Drop the database and its filestore."""
     subprocess.run(["dropdb", "--if-exists", "--force", name], capture_output=True)
+    shutil.rmtree(DATA_DIR / "filestore" / name, ignore_errors=True)
 
 
 def create_db(name, template):
+    """A fresh copy of ``template`` (database and filestore)."""
     drop_db(name)
     subprocess.run(["createdb", "-T", template, name], check=True)
+    src = DATA_DIR / "filestore" / template
+    if src.exists():
+        shutil.copytree(src, DATA_DIR / "filestore" / name)
 
 
 def empty_config():
@@ -57,9 +71,14 @@ def empty_config():
 
 
 def odoo_cmd(db, *extra):
+    """The command line of ``odoo-bin`` on ``db``."""
+    return [sys.executable, str(ODOO_SRC / "odoo-bin"), *odoo_args(db, *extra)]
+
+
+def odoo_args(db, *extra):
+    """Odoo's options for ``db``: for odoo-bin, or ``config.parse_config()``
+    of an Odoo run in the script's own process."""
     return [
-        sys.executable,
-        str(ODOO_SRC / "odoo-bin"),
         "-c",
         empty_config(),
         f"--addons-path={ADDONS_PATH}",
@@ -84,10 +103,13 @@ def template_key(modules):
     return f"{modules} {digest.hexdigest()[:16]}"
 
 
-def ensure_template(name, modules):
+def ensure_template(name, modules, inactive_crons=()):
     """A database with ``modules`` installed without demo data, whose only
-    active crons are sms_mailing's; rebuilt when Odoo or the addons change."""
+    active crons are sms_mailing's (less ``inactive_crons``, their xml names);
+    rebuilt when Odoo or the addons change."""
     key = template_key(modules)
+    if inactive_crons:
+        key += " without " + ",".join(sorted(inactive_crons))
     comment = psql(
         "postgres",
         "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
@@ -114,10 +136,11 @@ def ensure_template(name, modules):
     if res.returncode:
         drop_db(name)
         sys.exit(f"Building the template failed:\n{res.stderr[-4000:]}")
+    kept = "".join(f" AND name != '{cron}'" for cron in inactive_crons)
     psql(
         name,
         "UPDATE ir_cron SET active = FALSE WHERE id NOT IN (SELECT res_id FROM"
-        " ir_model_data WHERE module = 'sms_mailing' AND model = 'ir.cron')",
+        f" ir_model_data WHERE module = 'sms_mailing' AND model = 'ir.cron'{kept})",
     )
     psql("postgres", f"COMMENT ON DATABASE {name} IS '{key}'")
 

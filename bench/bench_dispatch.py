@@ -20,7 +20,9 @@ Runs (``--runs``, comma-separated):
   this process against the local SMS.ru answering at once;
 - ``kill``: ``--kill-recipients`` SMS.ru numbers sent by two Odoo servers on one
   database; the first is killed (SIGKILL) once ``--kill-at`` of the messages are
-  final. Messages it was handing over fail "in doubt"; none is sent twice.
+  final. Messages in the requests it had handed over fail "in doubt" (the
+  gateway received every one of them); those it had claimed but not handed
+  over are sent by server B; none is sent twice.
 
 Each run uses a fresh database copied from a template (our three addons without
 demo data, rebuilt when the addons change). A benchmark, not a test.
@@ -30,120 +32,36 @@ demo data, rebuilt when the addons change). A benchmark, not a test.
 
 import argparse
 import collections
-import hashlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psycopg2
+from _harness import (  # bench/ is the script's directory
+    ADDONS_PATH,
+    ODOO_SRC,
+    ROOT,
+    Rpc,
+    Server,
+    create_db,
+    drop_db,
+    empty_config,
+    ensure_template,
+    insert_contacts,
+    say,
+)
+from fake_modem import FakeModem  # (on sys.path by _harness)
+from fake_smsru import FakeSmsRu
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "sms_provider_smsru" / "tests"))
-sys.path.insert(0, str(ROOT / "sms_provider_modem" / "tests"))
-from _harness import Rpc  # noqa: E402  (bench/ is the script's directory)
-from fake_modem import FakeModem  # noqa: E402
-from fake_smsru import FakeSmsRu  # noqa: E402
-
-ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo"))
-ADDONS_PATH = f"{ODOO_SRC / 'odoo' / 'addons'},{ODOO_SRC / 'addons'},{ROOT}"
 MODULES = "sms_mailing,sms_provider_smsru,sms_provider_modem"
 API_ID = "BENCH-0000-1111-2222"
 BODY = "Hello {{ object.name }}, our spring sale starts Monday: 20% off."
 FINAL = ("pending", "sent", "error", "canceled")
 LANE_LOCK_NAMESPACE = 0x534D534C  # sms_mailing.tools.dispatch.LANE_LOCK_NAMESPACE
-
-
-def say(msg):
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def psql(db, sql):
-    out = subprocess.run(
-        ["psql", "-d", db, "-Atqc", sql], capture_output=True, text=True, check=False
-    )
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def drop_db(name):
-    subprocess.run(["dropdb", "--if-exists", "--force", name], capture_output=True)
-
-
-def empty_config():
-    path = Path(tempfile.gettempdir()) / f"sms_bench_dispatch_{os.getuid()}.conf"
-    path.write_text("[options]\n")
-    return str(path)
-
-
-def odoo_cmd(db, *extra):
-    return [
-        sys.executable,
-        str(ODOO_SRC / "odoo-bin"),
-        "-c",
-        empty_config(),
-        f"--addons-path={ADDONS_PATH}",
-        "-d",
-        db,
-        "--db-filter",
-        f"^{db}$",
-        *extra,
-    ]
-
-
-def template_key():
-    digest = hashlib.sha1((ODOO_SRC / "odoo" / "release.py").read_bytes())
-    for addon in MODULES.split(","):
-        for path in sorted((ROOT / addon).rglob("*")):
-            if path.suffix in (".py", ".xml", ".csv") and "tests" not in path.parts:
-                digest.update(str(path).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def ensure_template(name):
-    key = template_key()
-    comment = psql(
-        "postgres",
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
-        f" WHERE datname = '{name}'",
-    )
-    if comment == key:
-        return
-    drop_db(name)
-    say(f"building the template {name} ({MODULES}, no demo data), ~1 min")
-    res = subprocess.run(
-        odoo_cmd(
-            name,
-            "-i",
-            MODULES,
-            "--without-demo=all",
-            "--stop-after-init",
-            "--no-http",
-            "--log-level=warn",
-        ),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if res.returncode:
-        drop_db(name)
-        sys.exit(f"Building the template failed:\n{res.stderr[-4000:]}")
-    # The bench's own crons only: nothing else competes for the workers. The
-    # delivery status poll is off too: it would ask SMS.ru about every message
-    # (one request per 100, at the same latency) in a cron worker of its own.
-    psql(
-        name,
-        "UPDATE ir_cron SET active = FALSE WHERE id NOT IN (SELECT res_id FROM"
-        " ir_model_data WHERE module = 'sms_mailing' AND model = 'ir.cron'"
-        " AND name != 'ir_cron_sms_poll_status')",
-    )
-    psql("postgres", f"COMMENT ON DATABASE {name} IS '{key}'")
 
 
 class SlowSmsRu(FakeSmsRu):
@@ -163,36 +81,18 @@ class SlowSmsRu(FakeSmsRu):
             return collections.Counter(m.number for m in self.messages.values())
 
 
-class Server:
-    """One Odoo server (its own process group, so it can be SIGKILLed whole)."""
+class DispatchServer(Server):
+    """The harness's Odoo server, with the workers and cron threads of the
+    command line, and what the dispatch runs watch."""
 
-    def __init__(self, db, http_port, gevent_port, args, log):
-        self.port = http_port
-        self.log_path = log
-        self.log = open(log, "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            odoo_cmd(
-                db,
-                f"--http-port={http_port}",
-                f"--gevent-port={gevent_port}",
-                f"--workers={args.workers}",
-                f"--max-cron-threads={args.max_cron_threads}",
-                "--log-level=info",
-            ),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    def __init__(self, db, http_port, args, log):
+        super().__init__(
+            db,
+            http_port,
+            log,
+            workers=args.workers,
+            cron_threads=args.max_cron_threads,
         )
-
-    def wait_ready(self, timeout=120):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/web/health")
-                return
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError(f"Odoo on port {self.port} did not start")
 
     def wait_crons_warm(self, count, timeout=180):
         """Wait until ``count`` cron workers have run a job: each loads the
@@ -240,40 +140,6 @@ class Server:
             except OSError:
                 pass
 
-    def kill(self):
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
-
-
-def insert_contacts(conn, tag, numbers):
-    with conn.cursor() as cr:
-        cr.execute(
-            """
-            INSERT INTO res_partner (name, complete_name, mobile, phone_sanitized, ref,
-                type, active, is_company, partner_share, lang, color, create_uid,
-                write_uid, create_date, write_date)
-            SELECT 'Client ' || t.n, 'Client ' || t.n, t.n, t.n, %s, 'contact', TRUE,
-                   FALSE, TRUE, 'en_US', 0, 1, 1, now() at time zone 'UTC',
-                   now() at time zone 'UTC'
-              FROM unnest(%s::varchar[]) AS t(n)
-            """,
-            [tag, numbers],
-        )
-        cr.execute(
-            "UPDATE res_partner SET commercial_partner_id = id"
-            " WHERE commercial_partner_id IS NULL"
-        )
-    conn.commit()
-
 
 def counts(conn, mailing_id):
     with conn.cursor() as cr:
@@ -319,6 +185,17 @@ def watch(args, conn, mailing, total, smsru_count, servers, kill_at, started):
     return time.monotonic() - started, smsru_done
 
 
+def requeued(servers):
+    """Messages the surviving servers put back in the queue after the kill
+    (their log's recovery lines)."""
+    total = 0
+    for server in servers[1:]:
+        text = Path(server.log_path).read_text(errors="replace")
+        pattern = r"(\d+) SMS claimed by a worker that stopped .*: queued again"
+        total += sum(int(count) for count in re.findall(pattern, text))
+    return total
+
+
 def wait_done(conn, mailing):
     state = None
     for _wait in range(200):
@@ -334,8 +211,7 @@ def wait_done(conn, mailing):
 def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
     """One campaign on a fresh database; returns its figures."""
     db = f"{args.db}_{name}"
-    drop_db(db)
-    subprocess.run(["createdb", "-T", f"{args.db}_tpl", db], check=True)
+    create_db(db, f"{args.db}_tpl")
     smsru_numbers = [f"+7925{index:07d}" for index in range(smsru_count)]
     modem_numbers = [f"+7999{index:07d}" for index in range(modem_count)]
     numbers = smsru_numbers + modem_numbers
@@ -345,8 +221,8 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
         numbers = list(smsru_numbers)
         for index, number in enumerate(modem_numbers):
             numbers.insert(index * (step + 1), number)
+    insert_contacts(db, name, numbers)
     conn = psycopg2.connect(dbname=db)
-    insert_contacts(conn, name, numbers)
     sms_ru = SlowSmsRu(args.latency, api_id=API_ID, balance=1e12, total_limit=10**9)
     sms_ru.start()
     modem = None
@@ -356,10 +232,12 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
         modem.start()
     log_dir = ROOT / "var" / "log" / "bench_dispatch"
     log_dir.mkdir(parents=True, exist_ok=True)
-    servers = [Server(db, args.port, args.port + 10, args, log_dir / f"{name}-a.log")]
+    (log_dir / f"{name}-a.log").unlink(missing_ok=True)
+    (log_dir / f"{name}-b.log").unlink(missing_ok=True)
+    servers = [DispatchServer(db, args.port, args, log_dir / f"{name}-a.log")]
     if kill_at is not None:
         servers.append(
-            Server(db, args.port + 11, args.port + 12, args, log_dir / f"{name}-b.log")
+            DispatchServer(db, args.port + 11, args, log_dir / f"{name}-b.log")
         )
     try:
         for server in servers:
@@ -428,6 +306,13 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
         if modem:
             received.update(m.number for m in modem.messages())
         twice = sum(1 for n in received.values() if n > 1)
+        with conn.cursor() as cr:
+            cr.execute(
+                "SELECT number FROM sms_sms WHERE sms_mailing_id = %s"
+                " AND failure_type = 'sms_in_doubt'",
+                [mailing],
+            )
+            in_doubt = [row[0] for row in cr.fetchall()]
         states = collections.Counter()
         for _m, state, failure_type, n in rows:
             states[f"{state}/{failure_type}" if failure_type else state] += n
@@ -441,6 +326,13 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
             "smsru_seconds": smsru_done,
             "received": sum(received.values()),
             "twice": twice,
+            "in_doubt": len(in_doubt),
+            # A message in doubt was handed over: the gateway should have it.
+            "in_doubt_received": sum(
+                1 for n in in_doubt if received.get(re.sub(r"\D", "", n))
+            ),
+            # Claimed by the killed server but never handed over: sent by B.
+            "requeued": requeued(servers),
             "states": dict(states),
             "mailing": mailing_state,
         }
@@ -460,8 +352,7 @@ def own_time(args):
     process (one request at a time) against the local SMS.ru in another
     process answering at once, on a fresh database."""
     db = f"{args.db}_cpu"
-    drop_db(db)
-    subprocess.run(["createdb", "-T", f"{args.db}_tpl", db], check=True)
+    create_db(db, f"{args.db}_tpl")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -544,7 +435,11 @@ def report(result, args):
         f"{result['seconds']:.1f} s = {result['msg_s']:.0f} msg/s end to end; "
         f"SMS.ru part final after {result['smsru_seconds'] or 0:.1f} s; serial limit "
         f"{limit:.0f} msg/s; received {result['received']}, sent twice "
-        f"{result['twice']}; states {result['states']}; mailing {result['mailing']}"
+        f"{result['twice']}; in doubt {result['in_doubt']}, of which the gateway "
+        f"received {result['in_doubt_received']}; claimed but never handed over, "
+        f"queued again and sent once: {result['requeued']}; "
+        f"states {result['states']}; "
+        f"mailing {result['mailing']}"
     )
     print(json.dumps(result), flush=True)
 
@@ -579,7 +474,12 @@ def main():
         help="run Odoo's cron workers at nice 0 instead of 10 (a loaded machine)",
     )
     args = parser.parse_args()
-    ensure_template(f"{args.db}_tpl")
+    # The bench's own crons only: nothing else competes for the workers. The
+    # delivery status poll is off too: it would ask SMS.ru about every message
+    # (one request per 100, at the same latency) in a cron worker of its own.
+    ensure_template(
+        f"{args.db}_tpl", MODULES, inactive_crons=("ir_cron_sms_poll_status",)
+    )
     runs = args.runs.split(",")
     if "cpu" in runs:
         own_time(args)

@@ -33,28 +33,27 @@ audience), for example::
 
 import argparse
 import gc
-import hashlib
 import json
 import os
 import random
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-ODOO_SRC = Path(os.environ.get("ODOO_SRC", "/opt/odoo"))
-ADDONS_PATH = f"{ODOO_SRC / 'odoo' / 'addons'},{ROOT}"
-DATA_DIR = Path(
-    os.environ.get("DATA_DIR")
-    or Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share") / "Odoo"
+from _harness import (  # bench/ is the script's directory
+    ODOO_SRC,
+    create_db,
+    drop_db,
+    ensure_template,
+    odoo_args,
+    psql,
+    say,
 )
+
 MODULES = "contacts,sms,mass_mailing_sms,sms_mailing"
-# Bumped when the way the template or the data are built changes.
-TEMPLATE_VERSION = "1"
 BODY = "Hello {{ object.name }}, our spring sale starts Monday: 20% off in every store."
 TAG = "SMS bench audience"
 # The anchor's res_ids travel as a Python literal: raise Odoo's 100 KiB limit.
@@ -95,68 +94,13 @@ LAST_NAMES = {
 }
 
 
-def say(msg):
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
 def run(cmd, **kwargs):
     return subprocess.run(cmd, check=True, **kwargs)
 
 
-def psql(db, sql):
-    out = subprocess.run(
-        ["psql", "-d", db, "-Atqc", sql], capture_output=True, text=True, check=False
-    )
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def db_exists(name):
-    return (
-        psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
-    )
-
-
-def drop_db(name):
-    run(["dropdb", "--if-exists", "--force", name], capture_output=True)
-    shutil.rmtree(DATA_DIR / "filestore" / name, ignore_errors=True)
-
-
-def empty_config():
-    """An explicit, empty configuration file: keeps ~/.odoorc out of the way."""
-    path = Path(tempfile.gettempdir()) / f"sms_bench_{os.getuid()}.conf"
-    path.write_text("[options]\n")
-    return str(path)
-
-
-def odoo_args(db):
-    return [
-        "-c",
-        empty_config(),
-        f"--addons-path={ADDONS_PATH}",
-        f"--data-dir={DATA_DIR}",
-        "-d",
-        db,
-        "--db-filter",
-        f"^{db}$",
-        "--max-cron-threads=0",
-        "--log-level=warn",
-    ]
-
-
-# ----------------------------------------------------------------------
-# Template database
-# ----------------------------------------------------------------------
-def template_key():
-    """Odoo's version and our addon's source: a change rebuilds the template."""
-    digest = hashlib.sha1(TEMPLATE_VERSION.encode())
-    digest.update((ODOO_SRC / "odoo" / "release.py").read_bytes())
-    digest.update(str(ODOO_SRC).encode())
-    addon = ROOT / "sms_mailing"
-    for path in sorted(addon.rglob("*")):
-        if path.suffix in (".py", ".xml", ".csv") and "tests" not in path.parts:
-            digest.update(str(path.relative_to(addon)).encode())
-            digest.update(path.read_bytes())
-    return f"{MODULES} {digest.hexdigest()[:16]}"
+def launch_args(db):
+    """Odoo's options of the bench's own processes: no cron, quiet."""
+    return odoo_args(db, "--max-cron-threads=0", "--log-level=warn")
 
 
 def template_name(prefix):
@@ -165,56 +109,12 @@ def template_name(prefix):
     return f"{prefix}_tpl"
 
 
-def ensure_template(template):
-    key = template_key()
-    if db_exists(template):
-        if (
-            psql(
-                template,
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
-                f" WHERE datname = '{template}'",
-            )
-            == key
-        ):
-            say(f"template {template} is up to date")
-            return
-        say(f"template {template} is stale (Odoo or sms_mailing changed): rebuilding")
-        drop_db(template)
-    build = f"{template}_build_{os.getpid()}"
-    say(f"building the template {template} ({MODULES}, without demo data), ~1-2 min")
-    t0 = time.monotonic()
-    drop_db(build)
-    cmd = [
-        sys.executable,
-        str(ODOO_SRC / "odoo-bin"),
-        *odoo_args(build),
-        "-i",
-        MODULES,
-        "--without-demo=all",
-        "--stop-after-init",
-        "--no-http",
-    ]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if res.returncode or "ERROR" in res.stderr:
-        drop_db(build)
-        sys.exit(f"Building the template failed:\n{res.stderr[-4000:]}")
-    for sql in (
-        f"ALTER DATABASE {build} RENAME TO {template}",
-        f"COMMENT ON DATABASE {template} IS '{key}'",
-    ):
-        run(["psql", "-d", "postgres", "-qc", sql])
-    src = DATA_DIR / "filestore" / build
-    if src.exists():
-        src.rename(DATA_DIR / "filestore" / template)
-    say(f"template built in {time.monotonic() - t0:.0f} s")
-
-
 def update_addon(db):
     """Bring a kept database to the addon's current code (tables, indexes)."""
     cmd = [
         sys.executable,
         str(ODOO_SRC / "odoo-bin"),
-        *odoo_args(db),
+        *launch_args(db),
         "-u",
         "sms_mailing",
         "--stop-after-init",
@@ -225,14 +125,6 @@ def update_addon(db):
         sys.exit(f"Updating sms_mailing in {db} failed:\n{res.stderr[-4000:]}")
 
 
-def create_db(name, template):
-    drop_db(name)
-    run(["createdb", "-T", template, name])
-    src = DATA_DIR / "filestore" / template
-    if src.exists():
-        shutil.copytree(src, DATA_DIR / "filestore" / name)
-
-
 # ----------------------------------------------------------------------
 # In-process Odoo (children)
 # ----------------------------------------------------------------------
@@ -240,7 +132,7 @@ def open_registry(db):
     import odoo  # noqa: PLC0415
     from odoo.modules.registry import Registry  # noqa: PLC0415
 
-    odoo.tools.config.parse_config(odoo_args(db))
+    odoo.tools.config.parse_config(launch_args(db))
     return Registry(db)
 
 
@@ -583,7 +475,7 @@ def bench_size(base_db, size, args):
         setup = json.loads(setup)
     else:
         template = template_name(base_db)
-        ensure_template(template)
+        ensure_template(template, MODULES)
         say(f"N={size:,}: database {db} from {template}")
         create_db(db, template)
         setup = None

@@ -230,8 +230,20 @@ def make_i18n():
             ),
             log_path,
         )
-        if rc:
-            say(f"  ✗ install failed; log: {os.path.relpath(log_path, ROOT)}")
+        # Odoo exits 0 when demo data fails to load; the export would then miss
+        # the demo terms and msgmerge would drop their translations.
+        errors = [
+            rec
+            for rec in harness.parse_odoo_log(log_path)
+            if rec["level"] in ("ERROR", "CRITICAL")
+        ]
+        if rc or errors:
+            for rec in errors[:10]:
+                say(f"    {rec['level']} {rec['logger']}: {short(rec['msg'])}")
+            say(
+                f"  ✗ install failed (exit {rc}, {len(errors)} ERROR lines);"
+                f" nothing exported; log: {os.path.relpath(log_path, ROOT)}"
+            )
             return 1
         say(f"    installed in {seconds:.0f}s; exporting the terms with Odoo")
         exported, seconds = export_pots(harness, db, log_dir)

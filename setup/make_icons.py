@@ -15,6 +15,7 @@ ICONS = {
     "sms_mailing": ((0x87, 0x5A, 0x7B), "dots"),
     "sms_provider_smsru": ((0x1F, 0x6F, 0xB5), "arrow"),
     "sms_provider_modem": ((0x2E, 0x8B, 0x57), "bars"),
+    "sms_provider_smpp": ((0xC0, 0x5A, 0x1F), "arrows"),
 }
 
 
@@ -31,6 +32,11 @@ def draw(background, detail):
     elif detail == "arrow":
         d.rectangle((76, 108, 150, 124), fill=background)
         d.polygon([(146, 90), (186, 116), (146, 142)], fill=background)
+    elif detail == "arrows":  # both ways: sending and receiving
+        d.rectangle((70, 92, 150, 106), fill=background)
+        d.polygon([(146, 78), (182, 99), (146, 120)], fill=background)
+        d.rectangle((106, 128, 186, 142), fill=background)
+        d.polygon([(110, 114), (74, 135), (110, 156)], fill=background)
     else:  # signal bars
         for i, x in enumerate((84, 114, 144, 174)):
             top = 146 - 16 * (i + 1)

@@ -39,7 +39,12 @@ if [ -n "$todo" ]; then
     started=$SECONDS
     # --log-level=warn: the module-by-module progress and the "shutdown" lines
     # Odoo prints when --stop-after-init ends read like a failure; they are not.
-    odoo_bin -d "$DB_NAME" -i "$todo" --stop-after-init --no-http --max-cron-threads=0 \
+    # A new demo database gets the users' languages (French, Russian, Brazilian
+    # Portuguese) before the addons, so that the demo contacts get theirs.
+    # English first: Odoo makes the first one the default language of contacts.
+    langs=()
+    [ "$new" = 1 ] && langs=(--load-language=en_US,fr_FR,ru_RU,pt_BR)
+    odoo_bin -d "$DB_NAME" -i "$todo" "${langs[@]}" --stop-after-init --no-http --max-cron-threads=0 \
         --log-level=warn 2>&1 | quiet_root
     if [ -n "$(missing_addons)" ]; then
         die "Installing $(missing_addons) into $DB_NAME failed (see the log above). Fix the cause, then run 'make run' again; 'make reset-demo' starts from an empty database."

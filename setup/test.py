@@ -486,6 +486,26 @@ def ensure_browser():
     return None
 
 
+def ensure_jasmin(log_dir):
+    """Install Jasmin for sms_provider_smpp's end-to-end test (setup/jasmin/install.sh:
+    its own virtualenv .venv-jasmin, RabbitMQ and redis-server, installed with
+    apt-get as root when missing). Returns an error sentence, or None when ready.
+    The test itself fails with a sentence too when Jasmin is missing: never a skip.
+    """
+    if "sms_provider_smpp" not in ADDONS:
+        return None
+    script = ROOT / "setup" / "jasmin" / "install.sh"
+    res = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+    (log_dir / "jasmin-install.log").write_text(res.stdout + res.stderr)
+    for line in res.stdout.splitlines():
+        if line.startswith("==>"):
+            say(line)
+    if res.returncode:
+        reason = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return f"Jasmin (SMPP end-to-end test) could not be installed: {reason}"
+    return None
+
+
 def odoo_tests(run, db, log_dir):
     # TEST_TAGS (a developer's shortcut, e.g. "/sms_mailing:TestMailing") runs only
     # those tests; Odoo's SMS suites are then left out. CI never sets it.
@@ -758,6 +778,10 @@ def main():
                 say(f"  ✗ {browser_error}")
                 run.phase("browser tests (tours)", 0, 1)
                 ok = False
+            jasmin_error = ensure_jasmin(log_dir) if ok else None
+            if jasmin_error:
+                say(f"  ✗ {jasmin_error}")
+                run.phase("Jasmin (SMPP end-to-end)", 0, 1)
             if ok:
                 say(f"==> Test database {db} (copy of {template})")
                 odoo_tests(run, db, log_dir)

@@ -14,6 +14,7 @@
         "data/ir_cron_data.xml",
         "data/ir_cron_contact_import.xml",
         "views/sms_provider_views.xml",
+        "views/sms_mailing_templates.xml",
         "views/sms_mailing_views.xml",
         "views/sms_sms_views.xml",
         "views/sms_inbound_views.xml",
@@ -39,6 +40,9 @@
         ],
         "web.assets_tests": [
             "sms_mailing/static/tests/tours/*.js",
+        ],
+        "web.assets_unit_tests": [
+            "sms_mailing/static/tests/*.test.js",
         ],
     },
     "installable": True,

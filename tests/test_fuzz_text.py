@@ -88,6 +88,7 @@ E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 @example("\u0661\u0662\u0663", "EG")  # Arabic-Indic digits
 @example("00", "FR")
 @example(0, "FR")
+@example("25000000000000", "DE")  # valid for phonenumbers, 16 digits: refused
 def test_normalize_gives_e164_or_a_failure_type(number, region):
     e164, error = phone.normalize(number, region)
     if error is None:

@@ -231,7 +231,7 @@ def test_availability_home_network(fake):
     availability = make_client(fake).check_availability()
     assert availability.available
     assert availability.message == (
-        "SIM ready, signal -83 dBm (good), registered on the home network."
+        "SIM ready. Signal: -83 dBm (good). Network: registered on the home network."
     )
     assert availability.details["signal_dbm"] == -83
     assert availability.details["registration"] == "home"
@@ -243,7 +243,7 @@ def test_availability_home_network(fake):
         (5, 20, True, "roaming"),
         (2, 20, False, "searching"),
         (3, 20, False, "denied"),
-        (1, 99, False, "signal unknown"),
+        (1, 99, False, "Signal: unknown."),
     ],
 )
 def test_availability_states(fake, stat, rssi, available, words):
@@ -514,3 +514,31 @@ def test_two_clients_on_one_modem_never_interleave(fake):
     assert fake.errors == []
     assert len(fake.messages()) == 10
     assert all(len(m.parts) == 2 for m in fake.messages())
+
+
+def test_availability_in_the_client_language(fake):
+    """The modem's sentences go through Odoo's translations of the addon, in
+    config["lang"] (here a few French entries stand in for fr.po)."""
+    from odoo.tools.translate import code_translations
+
+    key = ("sms_provider_modem", "fr_FR")
+    saved = code_translations.python_translations.get(key)
+    code_translations.python_translations[key] = {
+        "SIM ready. Signal: %(dbm)s dBm (%(quality)s). Network: %(network)s.": (
+            "SIM prête. Signal : %(dbm)s dBm (%(quality)s). Réseau : %(network)s."
+        ),
+        "good": "bon",
+        "registered on the home network": "enregistrée sur le réseau de l'opérateur",
+    }
+    try:
+        fake.rssi = 15
+        availability = make_client(fake, lang="fr_FR").check_availability()
+    finally:
+        if saved is None:
+            code_translations.python_translations.pop(key, None)
+        else:
+            code_translations.python_translations[key] = saved
+    assert availability.message == (
+        "SIM prête. Signal : -83 dBm (bon). Réseau : enregistrée sur le réseau de "
+        "l'opérateur."
+    )

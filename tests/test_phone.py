@@ -72,3 +72,20 @@ def test_digits():
     assert digits("+33612345678") == "33612345678"
     assert digits("") == ""
     assert digits(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("number", "region"),
+    [
+        ("25000000000000", "DE"),  # phonenumbers: valid; 16 digits with +49
+        ("+49 25000000000000", None),
+        ("0049 25000000000000", "FR"),
+    ],
+)
+def test_normalize_refuses_more_than_15_digits(number, region):
+    assert normalize(number, region) == (None, INVALID)
+
+
+def test_normalize_keeps_15_digits():
+    # The longest E.164 number: 15 digits, country code included.
+    assert normalize("2500000000000", "DE") == ("+492500000000000", None)

@@ -1,9 +1,10 @@
 """Exact segment counts, GSM-7 table and transliteration (no database)."""
 
 import itertools
+import json
 import random
-import timeit
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -327,17 +328,6 @@ def test_random_texts_pack_exactly():
         _check_split(text)
 
 
-def test_analyze_is_fast():
-    texts = [
-        "a" * 1000,
-        ("Hello {name}, 10€ off!\n" * 45)[:1000],
-        (CYR * 40 + EMOJI) * 24,
-    ]
-    for text in texts:
-        per_call = min(timeit.repeat(lambda t=text: analyze(t), number=50, repeat=3))
-        assert per_call / 50 < 0.002, text[:20]
-
-
 # -- transliteration ----------------------------------------------------------
 
 
@@ -388,3 +378,41 @@ def test_transliterated_text_becomes_gsm7():
     info = analyze(latin)
     assert info.encoding == GSM7
     assert (info.length, info.parts) == (len(latin), 1)
+
+
+# -- the shared table: the widget's segments.js reads the same file ---------------
+CASES_FILE = (
+    Path(__file__).resolve().parent.parent
+    / "sms_mailing"
+    / "static"
+    / "tests"
+    / "segment_cases.json"
+)
+SHARED_CASES = json.loads(CASES_FILE.read_text(encoding="utf-8"))["cases"]
+
+
+def case_text(text):
+    """A case's text: a string, or pieces (a string, or [string, n] repeated)."""
+    if isinstance(text, str):
+        return text
+    return "".join(p if isinstance(p, str) else p[0] * p[1] for p in text)
+
+
+@pytest.mark.parametrize("case", SHARED_CASES, ids=[c["note"] for c in SHARED_CASES])
+def test_shared_segment_cases(case):
+    info = analyze(case_text(case["text"]))
+    assert {
+        "encoding": info.encoding,
+        "parts": info.parts,
+        "length": info.length,
+        "characters": info.chars,
+        "remaining": info.remaining,
+    } == {
+        key: case[key]
+        for key in ("encoding", "parts", "length", "characters", "remaining")
+    }
+
+
+def test_shared_cases_cover_both_encodings_and_several_parts():
+    assert {c["encoding"] for c in SHARED_CASES} == {GSM7, UCS2}
+    assert max(c["parts"] for c in SHARED_CASES) >= 3

@@ -237,7 +237,11 @@ def test_per_number_transient_code(server, client):
 @pytest.mark.parametrize(
     "setup, failure_type, words",
     [
-        (lambda s, c: setattr(c, "api_id", "wrong"), "sms_acc", "api_id"),
+        (
+            lambda s, c: setattr(c, "api_id", "wrong"),
+            "sms_credentials",  # not Odoo's "Unregistered Account"
+            "SMS.ru rejected the API key (api_id). (code 200",
+        ),
         (lambda s, c: setattr(s, "balance", 1.0), "sms_credit", "Insufficient funds"),
         (
             lambda s, c: c.config.update(sender="Unknown Co"),
@@ -306,7 +310,48 @@ def test_unreachable_server_is_transient():
     with pytest.raises(ProviderError) as info:
         client.send(messages(1))
     assert info.value.transient
-    assert "Could not reach SMS.ru" in info.value.message
+    # A sentence, not urllib3's "HTTPConnectionPool(host=...): Max retries...".
+    assert info.value.message == (
+        f"Cannot reach SMS.ru at http://127.0.0.1:{port} (network or DNS): check "
+        "the server's Internet connection. Sending is retried."
+    )
+
+
+def test_unknown_host_is_a_network_or_dns_sentence():
+    # ".invalid" never resolves (RFC 2606): a DNS failure, without network.
+    client = SmsRuClient({"api_id": API_ID, "base_url": "http://sms.invalid"})
+    with pytest.raises(ProviderError) as info:
+        client.balance()
+    assert info.value.transient
+    assert info.value.message.startswith(
+        "Cannot reach SMS.ru at http://sms.invalid (network or DNS)"
+    )
+    assert "Max retries" not in info.value.message
+
+
+def test_sentences_are_in_the_client_language(server, make_client):
+    """The client writes its sentences in config["lang"], through Odoo's
+    translations of the addon (here one French entry stands in for fr.po)."""
+    from odoo.tools.translate import code_translations
+
+    key = ("sms_provider_smsru", "fr_FR")
+    saved = code_translations.python_translations.get(key)
+    code_translations.python_translations[key] = {
+        "Insufficient funds on the SMS.ru account.": "Solde SMS.ru insuffisant.",
+        "%(sentence)s (code %(code)s)": "%(sentence)s (code %(code)s)",
+    }
+    try:
+        server.balance = 1.0
+        client = make_client(lang="fr_FR")
+        with pytest.raises(ProviderError) as info:
+            client.send(messages(1))
+        assert info.value.message.startswith("Solde SMS.ru insuffisant. (code 201")
+        assert info.value.lang == "fr_FR"
+    finally:
+        if saved is None:
+            code_translations.python_translations.pop(key, None)
+        else:
+            code_translations.python_translations[key] = saved
 
 
 def test_missing_api_id_sends_nothing(server, make_client):
@@ -349,7 +394,7 @@ STATUS_CASES = {
     207: (STATE_ERROR, "sms_invalid_destination", True, False),
     201: (STATE_ERROR, "sms_credit", True, False),
     202: (STATE_ERROR, "sms_number_format", True, False),
-    200: (STATE_ERROR, "sms_acc", True, False),
+    200: (STATE_ERROR, "sms_credentials", True, False),
     204: (STATE_ERROR, "sms_acc", True, False),
     209: (STATE_ERROR, "sms_blacklist", True, False),
     220: (STATE_PENDING, None, False, True),
@@ -417,7 +462,8 @@ def test_statuses_permanent_request_error_raises(server, client):
     client.api_id = "wrong"
     with pytest.raises(ProviderError) as info:
         client.statuses(ids)
-    assert not info.value.transient and info.value.failure_type == "sms_acc"
+    assert not info.value.transient
+    assert info.value.failure_type == "sms_credentials"
 
 
 # -- callbacks --------------------------------------------------------------

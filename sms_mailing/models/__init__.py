@@ -3,6 +3,7 @@ from . import link_tracker_click
 from . import mail_notification
 from . import res_partner
 from . import sms_provider
+from . import sms_provider_balance
 from . import sms_mailing_group
 from . import sms_mailing_list
 from . import sms_mailing
@@ -11,13 +12,17 @@ from . import sms_mailing_render
 from . import sms_mailing_estimate
 from . import sms_mailing_queue
 from . import sms_mailing_statistics
+from . import sms_mailing_in_doubt
 from . import sms_mailing_batch
 from . import sms_sms
 from . import sms_sms_routing
 from . import sms_sms_lanes
+from . import sms_sms_sending
 from . import sms_sms_state
 from . import sms_sms_status
 from . import sms_sms_optout
 from . import sms_inbound
 from . import sms_conversation
 from . import sms_contact_import
+from . import sms_contact_import_processing
+from . import sms_contact_import_column

@@ -94,3 +94,16 @@ class ResPartner(models.Model):
         return self.env["sms.sms"]._action_open(
             [("partner_id", "=", self.id)], {"default_partner_id": self.id}
         )
+
+    @api.model
+    def _sms_demo_set_lang(self, xmlids_by_lang):
+        """Demo data: the demo contacts get the language of their country when
+        it is installed (a contact's language must be an active one), so that
+        the opt-out page and templates answer them in it."""
+        for code, xmlids in xmlids_by_lang.items():
+            if not self.env["res.lang"]._get_code(code):
+                continue
+            for xmlid in xmlids:
+                partner = self.env.ref(xmlid, raise_if_not_found=False)
+                if partner:
+                    partner.lang = code

@@ -468,7 +468,7 @@ class SmsMailing(models.Model):
             .sudo()
             .search([("sms_mailing_id", "in", self.ids), ("state", "=", "outgoing")])
         )
-        outgoing.write({"state": "canceled", "failure_type": False})
+        outgoing._set_state("canceled")
         for mailing in self:
             # A log note, as Odoo logs what happens to a record: it notifies
             # nobody, so it needs no sender email (a manager may have none).

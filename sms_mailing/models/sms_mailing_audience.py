@@ -1,9 +1,17 @@
 """Who a mailing reaches: its audience (contacts, dynamic groups, lists) and
 the recipients left after exclusions."""
 
-from odoo import models
+from odoo import api, models
 from odoo.osv import expression
 from odoo.tools import SQL
+
+# Who of the audience gets a message, in :meth:`SmsMailingAudience._audience_sql`:
+# a valid number, not "Do not use SMS", not on the phone blacklist. (The
+# queuing cron decides the same per contact, with a reason for each excluded
+# one: ``tools.audience.exclusion_reason``.)
+IS_RECIPIENT = SQL(
+    "p.phone_sanitized IS NOT NULL AND p.sms_opt_out IS NOT TRUE AND bl.id IS NULL"
+)
 
 
 # One concern of the model per file, on purpose (the file list is the map).
@@ -50,32 +58,51 @@ class SmsMailingAudience(models.Model):
     def _audience_query(self):
         return self.env["res.partner"]._search(self._audience_domain())
 
+    @api.model
+    def _audience_sql(self, columns, partner_ids, where=None, tail=None):
+        """``SELECT columns`` of the contacts ``partner_ids`` (a subquery, or a
+        list of ids), each beside its active blacklist entry: the one place the
+        exclusion join is written. ``p`` is the contact, ``bl`` its blacklist
+        entry (``bl.id IS NULL``: not blacklisted); :data:`IS_RECIPIENT` is
+        the condition of a contact who gets a message. ``where`` adds a
+        condition, ``tail`` ends the query (ORDER BY, LIMIT)."""
+        if isinstance(partner_ids, SQL):
+            in_audience = SQL("p.id IN %s", partner_ids)
+        else:
+            in_audience = SQL("p.id = ANY(%s)", list(partner_ids))
+        return SQL(
+            """
+            SELECT %s
+              FROM res_partner p
+         LEFT JOIN phone_blacklist bl
+                ON bl.number = p.phone_sanitized AND bl.active
+             WHERE %s AND %s
+                   %s
+            """,
+            columns,
+            in_audience,
+            where or SQL("TRUE"),
+            tail or SQL(""),
+        )
+
     def _audience_stats(self):
         """Recipients after exclusions, computed in one SQL query."""
         self.ensure_one()
         self.env["res.partner"].flush_model()
-        query = self._audience_query()
+        columns = SQL(
+            """
+            count(*),
+            count(*) FILTER (WHERE p.phone_sanitized IS NULL),
+            count(*) FILTER (WHERE p.phone_sanitized IS NOT NULL AND p.sms_opt_out),
+            count(*) FILTER (WHERE p.phone_sanitized IS NOT NULL
+                             AND p.sms_opt_out IS NOT TRUE AND bl.id IS NOT NULL),
+            count(DISTINCT p.phone_sanitized) FILTER (WHERE %(recipient)s),
+            min(p.phone_sanitized) FILTER (WHERE %(recipient)s)
+            """,
+            recipient=IS_RECIPIENT,
+        )
         self.env.cr.execute(
-            SQL(
-                """
-                SELECT count(*),
-                       count(*) FILTER (WHERE p.phone_sanitized IS NULL),
-                       count(*) FILTER (WHERE p.phone_sanitized IS NOT NULL
-                                        AND p.sms_opt_out),
-                       count(*) FILTER (WHERE p.phone_sanitized IS NOT NULL
-                                        AND p.sms_opt_out IS NOT TRUE
-                                        AND bl.id IS NOT NULL),
-                       count(DISTINCT p.phone_sanitized) FILTER (
-                           WHERE p.sms_opt_out IS NOT TRUE AND bl.id IS NULL),
-                       min(p.phone_sanitized) FILTER (
-                           WHERE p.sms_opt_out IS NOT TRUE AND bl.id IS NULL)
-                  FROM res_partner p
-             LEFT JOIN phone_blacklist bl
-                    ON bl.number = p.phone_sanitized AND bl.active
-                 WHERE p.id IN %s
-                """,
-                query.subselect(),
-            )
+            self._audience_sql(columns, self._audience_query().subselect())
         )
         total, no_number, optout, blacklist, recipients, sample = self.env.cr.fetchone()
         return {
@@ -100,17 +127,10 @@ class SmsMailingAudience(models.Model):
             SQL(
                 """
                 SELECT EXISTS (SELECT 1 FROM res_partner p WHERE p.id IN %s),
-                       EXISTS (SELECT 1
-                                 FROM res_partner p
-                            LEFT JOIN phone_blacklist bl
-                                   ON bl.number = p.phone_sanitized AND bl.active
-                                WHERE p.id IN %s
-                                  AND p.phone_sanitized IS NOT NULL
-                                  AND p.sms_opt_out IS NOT TRUE
-                                  AND bl.id IS NULL)
+                       EXISTS (%s)
                 """,
                 audience_ids,
-                audience_ids,
+                self._audience_sql(SQL("1"), audience_ids, where=IS_RECIPIENT),
             )
         )
         return self.env.cr.fetchone()

@@ -4,7 +4,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..tools import segments
+from ..tools import estimate
+from .sms_mailing_audience import IS_RECIPIENT
 
 # Audiences up to this size are rendered whole for the estimate; larger ones
 # are estimated from a sample of this many recipients.
@@ -63,34 +64,12 @@ class SmsMailingEstimate(models.Model):
         values = {"recipient_estimate": recipients}
         if not recipients or not (self.body or "").strip():
             return values
-        template = self._template()
         partners = self._estimate_partners(
             recipients if recipients <= ESTIMATE_EXACT_LIMIT else ESTIMATE_SAMPLE
         )
-        notes = []
-        try:
-            texts = list(self._final_texts(partners, template=template).values())
-        except UserError as err:
-            # A text this user may not render (or that does not render yet):
-            # Check and Launch refuse it and say why; the estimate counts the
-            # raw text (with its opt-out line), and its note says why.
-            raw = dict.fromkeys(partners.ids, self.body or "")
-            texts = list(self._finalize_texts(raw).values())
-            notes.append(str(err))
-        infos = [segments.analyze(text) for text in texts]
-        parts = sum(info.parts for info in infos)
-        exact = len(texts) >= recipients
-        if not exact:
-            # Round up: a sample never makes the total smaller than it says.
-            parts = -(-parts * recipients // max(len(texts), 1))
-        longest = max(range(len(texts)), key=lambda i: infos[i].parts)
-        values.update(
-            parts_estimate=parts,
-            body_parts=infos[longest].parts,
-            body_encoding=segments.UCS2
-            if any(info.encoding == segments.UCS2 for info in infos)
-            else segments.GSM7,
-        )
+        texts, notes = self._estimate_texts(partners)
+        parts, longest = estimate.summarize_parts(texts, recipients)
+        values.update(parts)
         if self.max_parts and values["body_parts"] > self.max_parts:
             values["too_long"] = _(
                 "Too long: a recipient's text takes %(parts)s SMS parts and the "
@@ -98,8 +77,7 @@ class SmsMailingEstimate(models.Model):
                 parts=values["body_parts"],
                 max=self.max_parts,
             )
-        provider = self._provider_for(stats["sample_number"] or "")
-        if not exact:
+        if len(texts) < recipients:
             notes.append(
                 _(
                     "Approximate: computed on %(sample)s of %(total)s recipients.",
@@ -107,53 +85,66 @@ class SmsMailingEstimate(models.Model):
                     total=recipients,
                 )
             )
-        if not provider:
-            notes.append(_("No provider available."))
+        cost, note = self._estimate_cost(stats["sample_number"], texts[longest], values)
+        if note:
+            notes.append(note)
+        if cost is None:
+            # Unknown, not 0 (no provider, or e.g. SMS.ru's cost API refused
+            # the key): the form shows Unknown.
             values["cost_unknown"] = True
         else:
-            # The cost of the longest text, per part, times every part: one
-            # request to a provider's cost API, whatever the audience.
-            amount, currency, note = provider._estimate_cost_amount(
-                [stats["sample_number"]], texts[longest]
-            )
-            if amount is None:
-                # Unknown, not 0 (e.g. SMS.ru's cost API refused the key).
-                notes.append(note)
-                values["cost_unknown"] = True
-            else:
-                per_part = amount / (infos[longest].parts or 1)
-                values["cost_estimate"] = currency._convert(
-                    per_part * parts,
-                    self.currency_id,
-                    self.company_id or self.env.company,
-                    fields.Date.today(),
-                )
+            values["cost_estimate"] = cost
         values["estimate_note"] = " ".join(notes) or False
         return values
+
+    def _estimate_texts(self, partners):
+        """``(texts, notes)``: the final texts of ``partners``, and why they
+        are not (a text this user may not render, or that does not render
+        yet: Check and Launch refuse it and say why; the estimate counts the
+        raw text, with its opt-out line, and its note says why)."""
+        template = self._template()
+        try:
+            return list(self._final_texts(partners, template=template).values()), []
+        except UserError as err:
+            raw = dict.fromkeys(partners.ids, self.body or "")
+            return list(self._finalize_texts(raw).values()), [str(err)]
+
+    def _estimate_cost(self, number, text, parts):
+        """``(cost, note)`` of the mailing in its currency: the cost of the
+        longest ``text``, per part, times every part (``parts``: the
+        estimate's values), asked to the provider of ``number`` (one request
+        to its cost API, whatever the audience); ``None`` and why when it is
+        not known."""
+        provider = self._provider_for(number or "")
+        if not provider:
+            return None, _("No provider available.")
+        amount, currency, note = provider._estimate_cost_amount([number], text)
+        if amount is None:
+            return None, note
+        per_part = amount / (parts["body_parts"] or 1)
+        cost = currency._convert(
+            per_part * parts["parts_estimate"],
+            self.currency_id,
+            self.company_id or self.env.company,
+            fields.Date.today(),
+        )
+        return cost, None
 
     def _estimate_partners(self, limit):
         """Up to ``limit`` contacts who would get the SMS (one per number, as
         queuing picks them), spread over the audience."""
         self.ensure_one()
         self.env["res.partner"].flush_model()
+        recipients = self._audience_sql(
+            SQL("DISTINCT ON (p.phone_sanitized) p.id"),
+            self._audience_query().subselect(),
+            where=IS_RECIPIENT,
+            tail=SQL("ORDER BY p.phone_sanitized, p.id"),
+        )
         self.env.cr.execute(
             SQL(
-                """
-                SELECT id FROM (
-                    SELECT DISTINCT ON (p.phone_sanitized) p.id
-                      FROM res_partner p
-                 LEFT JOIN phone_blacklist bl
-                        ON bl.number = p.phone_sanitized AND bl.active
-                     WHERE p.id IN %s
-                       AND p.phone_sanitized IS NOT NULL
-                       AND p.sms_opt_out IS NOT TRUE
-                       AND bl.id IS NULL
-                  ORDER BY p.phone_sanitized, p.id
-                ) AS recipients
-              ORDER BY md5(id::text)
-                 LIMIT %s
-                """,
-                self._audience_query().subselect(),
+                "SELECT id FROM (%s) AS recipients ORDER BY md5(id::text) LIMIT %s",
+                recipients,
                 limit,
             )
         )

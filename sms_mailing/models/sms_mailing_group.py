@@ -10,7 +10,9 @@ class SmsMailingGroup(models.Model):
     _description = "SMS Dynamic Group"
     _order = "name"
 
-    name = fields.Char(required=True)
+    # translatable like a tag: a group is shared configuration (the demo one
+    # is named in each language)
+    name = fields.Char(required=True, translate=True)
     domain = fields.Char(
         default="[]",
         required=True,

@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..tools import audience, segments, settings
+from ..tools import audience, settings
 from ..tools.transaction import commit_batch
 
 
@@ -100,17 +100,13 @@ class SmsMailingQueue(models.Model):
             self.env["sms.sms"]._trigger_lanes()
             return 0
         self.env.cr.execute(
-            SQL(
-                """
-                SELECT p.id, p.phone_sanitized, COALESCE(p.mobile, p.phone),
-                       p.sms_opt_out, bl.id IS NOT NULL
-                  FROM res_partner p
-             LEFT JOIN phone_blacklist bl
-                    ON bl.number = p.phone_sanitized AND bl.active
-                 WHERE p.id = ANY(%s)
-              ORDER BY p.id
-                """,
+            self._audience_sql(
+                SQL(
+                    "p.id, p.phone_sanitized, COALESCE(p.mobile, p.phone),"
+                    " p.sms_opt_out, bl.id IS NOT NULL"
+                ),
                 partner_ids,
+                tail=SQL("ORDER BY p.id"),
             )
         )
         rows = self.env.cr.fetchall()
@@ -239,29 +235,7 @@ class SmsMailingQueue(models.Model):
         ``sms_ids`` gives the ids reserved for texts that name their message;
         the others take the next id of the sequence.
         """
-        sms_ids = sms_ids or {}
-        seg_cache = {}
-        columns = ([], [], [], [], [], [], [], [])
-        ids, numbers, texts, partner_ids, states, reasons, parts_list, encodings = (
-            columns
-        )
-        for partner_id, number, reason in plan:
-            ids.append(sms_ids.get(partner_id) if reason is None else None)
-            body = bodies.get(partner_id, "") if reason is None else ""
-            if reason is None and body not in seg_cache:
-                info = segments.analyze(body)
-                seg_cache[body] = (
-                    info.parts,
-                    "gsm7" if info.encoding == segments.GSM7 else "ucs2",
-                )
-            parts, encoding = seg_cache[body] if reason is None else (0, "gsm7")
-            numbers.append(number or None)
-            texts.append(body)
-            partner_ids.append(partner_id)
-            states.append("outgoing" if reason is None else "canceled")
-            reasons.append(reason)
-            parts_list.append(parts)
-            encodings.append(encoding)
+        columns = audience.message_columns(plan, bodies, sms_ids)
         uid = self.env.uid
         now = fields.Datetime.now()
         self.env.cr.execute(

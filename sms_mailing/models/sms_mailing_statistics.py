@@ -3,11 +3,10 @@ exclusion and failure summaries, clicks and opt-outs)."""
 
 from collections import defaultdict
 
-from markupsafe import Markup
-
 from odoo import _, api, models
 from odoo.tools import SQL
 
+from ..tools import statistics
 from ..tools.audience import EXCLUSIONS
 
 
@@ -17,145 +16,68 @@ class SmsMailingStatistics(models.Model):
     _inherit = "sms.mailing"
 
     def _compute_statistics(self):
-        self.env["sms.sms"].flush_model()
-        # sudo: counters only (no text, no number) of mailings the user can read.
-        rows = (
-            self.env["sms.sms"]
-            .sudo()
-            ._read_group(
-                [("sms_mailing_id", "in", self.ids), ("is_test", "=", False)],
-                ["sms_mailing_id", "state", "failure_type"],
-                ["__count", "parts:sum", "cost:sum"],
-            )
-        )
-        stats = defaultdict(lambda: defaultdict(float))
-        exclusions = defaultdict(dict)
-        for mailing, state, failure_type, count, parts, cost in rows:
-            data = stats[mailing.id]
-            data["total"] += count
-            if state == "canceled" and failure_type in EXCLUSIONS:
-                data["excluded"] += count
-                exclusions[mailing.id][failure_type] = count
-                continue
-            data[state] += count
-            if state != "canceled":
-                data["planned"] += parts
-            data["cost"] += cost
-        # Parts sent: the parts that left, i.e. of the messages a provider took
-        # (sent_at), whatever became of them; a message refused at sending
-        # (a rejected key, a bad number) sent nothing.
-        # sudo: part counts only, of mailings the user can read.
-        parts_sent = dict(
-            self.env["sms.sms"]
-            .sudo()
-            ._read_group(
-                [
-                    ("sms_mailing_id", "in", self.ids),
-                    ("is_test", "=", False),
-                    ("sent_at", "!=", False),
-                ],
-                ["sms_mailing_id"],
-                ["parts:sum"],
-            )
-        )
-        labels = self._exclusion_labels()
+        """Counters and summaries of the mailings' messages: three grouped
+        reads for all the mailings, then one update per mailing."""
+        groups, retrying, failures = self._statistics_groups()
         failure_labels = dict(
             self.env["sms.sms"]._fields["failure_type"]._description_selection(self.env)
         )
-        # sudo: counts and provider error texts of mailings the user can read.
-        retrying = dict(
-            self.env["sms.sms"]
-            .sudo()
-            ._read_group(
-                [
-                    ("sms_mailing_id", "in", self.ids),
-                    ("is_test", "=", False),
-                    ("state", "=", "outgoing"),
-                    ("error_message", "!=", False),
-                ],
+        for mailing in self:
+            totals, excluded = statistics.tally(groups[mailing.id])
+            values = statistics.counters(totals)
+            values.update(
+                retry_count=retrying.get(mailing.id, 0),
+                failure_summary=mailing._failure_summary(
+                    failures[mailing.id], failure_labels
+                ),
+                exclusion_summary=mailing._exclusion_summary(excluded),
+            )
+            mailing.update(values)
+
+    def _statistics_groups(self):
+        """The mailings' messages (tests left out), grouped: ``(groups,
+        retrying, failures)``, each keyed by mailing id. ``groups`` lists
+        ``(state, failure_type, count, parts, cost, parts_sent)``
+        (``parts_sent``: the parts of the messages a provider took, see
+        :func:`~..tools.statistics.tally`); ``retrying`` counts the
+        messages back in the queue after an error; ``failures`` lists the
+        failed ones as ``(count, failure_type, error)``."""
+        self.env["sms.sms"].flush_model()
+        # sudo: counters and provider error texts (no text, no number) of
+        # mailings the user can read.
+        Sms = self.env["sms.sms"].sudo()
+        domain = [("sms_mailing_id", "in", self.ids), ("is_test", "=", False)]
+        groups_by = ["sms_mailing_id", "state", "failure_type"]
+        # Parts sent: the parts of the messages a provider took (sent_at),
+        # whatever became of them.
+        parts_sent = {
+            (mailing.id, state, failure_type): parts
+            for mailing, state, failure_type, parts in Sms._read_group(
+                domain + [("sent_at", "!=", False)], groups_by, ["parts:sum"]
+            )
+        }
+        groups = defaultdict(list)
+        for mailing, state, failure_type, count, parts, cost in Sms._read_group(
+            domain, groups_by, ["__count", "parts:sum", "cost:sum"]
+        ):
+            sent = parts_sent.get((mailing.id, state, failure_type), 0)
+            groups[mailing.id].append((state, failure_type, count, parts, cost, sent))
+        retrying = {
+            mailing.id: count
+            for mailing, count in Sms._read_group(
+                domain + [("state", "=", "outgoing"), ("error_message", "!=", False)],
                 ["sms_mailing_id"],
                 ["__count"],
             )
-        )
+        }
         failures = defaultdict(list)
-        # sudo: failure reasons (provider errors, no texts) of readable mailings.
-        for mailing, failure_type, error, count in (
-            self.env["sms.sms"]
-            .sudo()
-            ._read_group(
-                [
-                    ("sms_mailing_id", "in", self.ids),
-                    ("is_test", "=", False),
-                    ("state", "=", "error"),
-                ],
-                ["sms_mailing_id", "failure_type", "error_message"],
-                ["__count"],
-            )
+        for mailing, failure_type, error, count in Sms._read_group(
+            domain + [("state", "=", "error")],
+            ["sms_mailing_id", "failure_type", "error_message"],
+            ["__count"],
         ):
             failures[mailing.id].append((count, failure_type, error))
-        for mailing in self:
-            data = stats[mailing.id]
-            mailing.total_count = data["total"]
-            mailing.excluded_count = data["excluded"]
-            mailing.queued_count = data["outgoing"] + data["process"]
-            mailing.sent_count = data["pending"] + data["sent"]
-            mailing.delivered_count = data["sent"]
-            mailing.failed_count = data["error"]
-            mailing.canceled_count = data["canceled"]
-            mailing.recipient_count = data["total"] - data["excluded"]
-            recipients = mailing.recipient_count
-            for count_field, ratio_field in (
-                ("sent_count", "sent_ratio"),
-                ("delivered_count", "delivered_ratio"),
-                ("failed_count", "failed_ratio"),
-            ):
-                mailing[ratio_field] = (
-                    round(100 * mailing[count_field] / recipients) if recipients else 0
-                )
-            mailing.parts_planned = data["planned"]
-            mailing.parts_total = parts_sent.get(mailing, 0)
-            mailing.cost_total = data["cost"]
-            to_send = data["total"] - data["excluded"] - data["canceled"]
-            done = to_send - mailing.queued_count
-            mailing.progress = 100.0 * done / to_send if to_send else 0.0
-            mailing.retry_count = retrying.get(mailing, 0)
-            mailing.failure_summary = mailing._failure_summary(
-                failures[mailing.id], failure_labels
-            )
-            reasons = exclusions[mailing.id]
-            mailing.exclusion_summary = (
-                Markup(
-                    '<table class="table table-sm o_sms_exclusions w-auto">'
-                    "<thead><tr><th>%s</th><th class='text-end'>%s</th></tr></thead>"
-                    "<tbody>%s</tbody></table>"
-                )
-                % (
-                    _("Reason"),
-                    _("Contacts"),
-                    Markup("").join(
-                        Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>")
-                        % (labels[key], reasons[key])
-                        for key in EXCLUSIONS
-                        if key in reasons
-                    ),
-                )
-                if reasons
-                else False
-            )
-
-    @api.model
-    def _exclusion_labels(self):
-        """Why a contact gets no SMS, in the words of the contact form and of
-        the launch checks (not Odoo's failure labels: "Opted Out" is "Do not
-        use SMS" on a contact): the Exclusions tab and the excluded contacts'
-        list say the same."""
-        return {
-            "sms_number_missing": _("No phone number"),
-            "sms_number_format": _("Invalid phone number"),
-            "sms_optout": _("Do not use SMS"),
-            "sms_blacklist": _("Blacklisted number"),
-            "sms_duplicate": _("Same number as another contact"),
-        }
+        return groups, retrying, failures
 
     def _compute_campaign_statistics(self):
         saved_ids = [
@@ -198,23 +120,55 @@ class SmsMailingStatistics(models.Model):
             )
             mailing.link_count = links.get(mailing.utm_source_id, 0)
 
+    @api.model
+    def _exclusion_labels(self):
+        """Why a contact gets no SMS, in the words of the contact form and of
+        the launch checks (not Odoo's failure labels: "Opted Out" is "Do not
+        use SMS" on a contact): the Exclusions tab and the excluded contacts'
+        list say the same."""
+        return {
+            "sms_number_missing": _("No phone number"),
+            "sms_number_format": _("Invalid phone number"),
+            "sms_optout": _("Do not use SMS"),
+            "sms_blacklist": _("Blacklisted number"),
+            "sms_duplicate": _("Same number as another contact"),
+        }
+
+    def _exclusion_summary(self, excluded):
+        """Why contacts were excluded, as a table (``{reason: count}``)."""
+        if not excluded:
+            return False
+        labels = self._exclusion_labels()
+        return self.env["ir.qweb"]._render(
+            "sms_mailing.sms_mailing_exclusion_summary",
+            {
+                "reasons": [
+                    (labels[key], excluded[key])
+                    for key in EXCLUSIONS
+                    if key in excluded
+                ]
+            },
+        )
+
     def _failure_summary(self, rows, labels, limit=10):
-        """Why messages failed, most frequent reason first (HTML list)."""
+        """Why messages failed, most frequent reason first (a list):
+        ``rows`` of ``(count, failure_type, error)``, ``labels`` the names
+        of the failure types."""
         if not rows:
             return False
-        rows = sorted(rows, key=lambda row: -row[0])
-        items = [
-            Markup("<li><b>%s</b>: %s (%s)</li>")
-            % (count, labels.get(failure_type, failure_type) or _("Unknown"), error)
-            if error
-            else Markup("<li><b>%s</b>: %s</li>")
-            % (count, labels.get(failure_type, failure_type) or _("Unknown"))
-            for count, failure_type, error in rows[:limit]
-        ]
-        if len(rows) > limit:
-            others = sum(row[0] for row in rows[limit:])
-            items.append(
-                Markup("<li>%s</li>")
-                % _("%(count)s more with other reasons", count=others)
-            )
-        return Markup("<ul>%s</ul>") % Markup("").join(items)
+        top, others = statistics.top_failures(rows, limit)
+        return self.env["ir.qweb"]._render(
+            "sms_mailing.sms_mailing_failure_summary",
+            {
+                "failures": [
+                    (
+                        count,
+                        labels.get(failure_type, failure_type) or _("Unknown"),
+                        error,
+                    )
+                    for count, failure_type, error in top
+                ],
+                "others": others
+                and _("%(count)s more with other reasons", count=others),
+            },
+        )

@@ -1,10 +1,12 @@
 import contextlib
 import logging
+from datetime import timedelta
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
-from ..tools import routing, segments, settings, transaction
+from ..tools import dispatch, routing, segments, settings, transaction
 from ..tools.demo_client import DemoClient
 from ..tools.provider import NotSupported, ProviderError
 
@@ -257,19 +259,6 @@ class SmsProvider(models.Model):
             "success" if available else "danger",
         )
 
-    def action_check_balance(self):
-        self.ensure_one()
-        balance = self._fetch_balance()
-        if balance is None:
-            return self._notify(
-                _("Balance of %(name)s", name=self.name),
-                _("Not available for this provider."),
-                "warning",
-            )
-        return self._notify(
-            _("Balance of %(name)s", name=self.name), self.balance_text, "info"
-        )
-
     def action_view_sms(self):
         self.ensure_one()
         return self.env["sms.sms"]._action_open([("provider_id", "=", self.id)])
@@ -298,6 +287,11 @@ class SmsProvider(models.Model):
             "sender": self.sender or "",
             "max_parts": self.max_parts,
             "company_name": (self.company_id or self.env.company).name,
+            # The language of the client's sentences (errors, availability):
+            # the user's, the company's in a scheduled action (no language).
+            "lang": self.env.context.get("lang")
+            or (self.company_id or self.env.company).partner_id.lang
+            or "en_US",
         }
 
     def _get_client(self):
@@ -319,6 +313,11 @@ class SmsProvider(models.Model):
         if self.rate_limit:
             return 1
         return max(1, min(self.dispatch_lanes, self._client_trait("max_lanes")))
+
+    def _request_size(self):
+        """How many messages go in one request to this provider."""
+        self.ensure_one()
+        return dispatch.request_size(self._client_trait("max_batch"), self.rate_limit)
 
     def _inflight(self):
         """How many requests a lane keeps waiting on this provider at once."""
@@ -430,146 +429,6 @@ class SmsProvider(models.Model):
             max=self.max_parts,
         )
 
-    def _estimate_cost(self, numbers, text):
-        """Estimate what sending ``text`` to ``numbers`` costs.
-
-        The provider's cost API when it has one, else parts x price per part.
-        """
-        self.ensure_one()
-        numbers = list(numbers)
-        parts = self._analyze_text(text).parts
-        result = {
-            "available": False,
-            "total_cost": 0.0,
-            "total_parts": parts * len(numbers),
-            "currency": self.currency_id.name,
-            "message": "",
-        }
-        if not numbers or not parts:
-            result["available"] = True
-            return result
-        try:
-            with self._open_client() as client:
-                estimate = client.cost(numbers, text)
-            result.update(
-                available=True,
-                total_cost=estimate.total_cost,
-                total_parts=estimate.total_parts,
-                currency=estimate.currency or self.currency_id.name,
-                message=_("Cost from %(name)s.", name=self.name),
-            )
-        except NotSupported:
-            if self.price_per_part:
-                result.update(
-                    available=True,
-                    total_cost=self.price_per_part * parts * len(numbers),
-                    message=_("Estimated with the price per part."),
-                )
-            else:
-                result["message"] = _("Not available for this provider.")
-        except ProviderError as err:
-            result["message"] = err.message
-        return result
-
-    def _estimate_cost_amount(self, numbers, text, times=1):
-        """``(amount, currency, note)``: what sending ``text`` to ``numbers``
-        costs, ``times`` over, in a ``res.currency`` (the provider's unless its
-        cost API names another one); ``amount`` is ``None`` with ``note`` saying
-        why when there is no estimate."""
-        estimate = self._estimate_cost(numbers, text)
-        currency = self.currency_id
-        code = estimate.get("currency")
-        if code and code != currency.name:
-            currency = (
-                self.env["res.currency"]
-                .with_context(active_test=False)
-                .search([("name", "=", code)], limit=1)
-                or currency
-            )
-        if not estimate["available"]:
-            return None, currency, estimate["message"]
-        return estimate["total_cost"] * times, currency, estimate["message"]
-
-    def _estimate_cost_text(self, numbers, text, times=1):
-        """The estimate as a user reads it, in their language's format
-        (``"0,20 €"``), or why there is none."""
-        amount, currency, note = self._estimate_cost_amount(numbers, text, times)
-        if amount is None:
-            return note
-        return tools.format_amount(self.env, amount, currency)
-
-    def _fetch_balance(self):
-        """Ask the provider for its balance; store it and warn when low."""
-        self.ensure_one()
-        try:
-            with self._open_client() as client:
-                balance = client.balance()
-        except NotSupported:
-            return None
-        except ProviderError as err:
-            raise UserError(
-                _(
-                    "Could not read the balance of %(name)s: %(error)s",
-                    name=self.name,
-                    error=err.message,
-                )
-            ) from err
-        text = balance.text or ""
-        if balance.amount is not None:
-            currency = self.currency_id
-            if balance.currency and balance.currency != currency.name:
-                currency = (
-                    self.env["res.currency"]
-                    .with_context(active_test=False)
-                    .search([("name", "=", balance.currency)], limit=1)
-                )
-            text = (
-                tools.format_amount(self.env, balance.amount, currency)
-                if currency
-                else f"{balance.amount:.2f} {balance.currency}"
-            )
-        self.write(
-            {
-                "balance": balance.amount or 0.0,
-                "balance_text": text,
-                "balance_date": fields.Datetime.now(),
-            }
-        )
-        self._check_balance_alert()
-        return balance
-
-    def _check_balance_alert(self):
-        for provider in self.filtered("balance_alert_threshold"):
-            low = provider.balance < provider.balance_alert_threshold
-            if low and not provider.balance_alert_sent:
-                body = _(
-                    "The balance of %(name)s is %(balance)s, under the alert "
-                    "threshold of %(threshold)s.",
-                    name=provider.name,
-                    balance=provider.balance_text,
-                    threshold=provider.balance_alert_threshold,
-                )
-                for user in provider.balance_alert_user_ids:
-                    provider.activity_schedule(
-                        "mail.mail_activity_data_todo",
-                        summary=_("Low SMS balance"),
-                        note=body,
-                        user_id=user.id,
-                    )
-                # A log note (the activities notify): no sender email needed.
-                provider._message_log(body=body)
-                provider.balance_alert_sent = True
-            elif not low and provider.balance_alert_sent:
-                provider.balance_alert_sent = False
-
-    @api.model
-    def _cron_check_balances(self):
-        for provider in self.search([("active", "=", True)]):
-            try:
-                provider._fetch_balance()
-            except UserError as err:
-                _logger.warning("SMS balance check failed: %s", err)
-
     def _apply_status_updates(self, updates):
         """Apply ``StatusUpdate``s to this provider's messages.
 
@@ -579,7 +438,48 @@ class SmsProvider(models.Model):
         self.ensure_one()
         # sudo: statuses reported by this provider, applied only to the
         # messages it sent (matched on provider and provider reference).
-        return self.env["sms.sms"].sudo()._apply_status_updates(self, updates)
+        return self.env["sms.sms"].sudo()._update_from_statuses(self, updates)
+
+    def _find_messages_by_reference(
+        self, references, by_part=False, max_age_hours=None
+    ):
+        """This provider's messages whose provider reference is one of
+        ``references``, the most likely first: those still waiting for a
+        status (``pending``), then the most recent (references such as a
+        modem's TP-MR wrap around and are reused).
+
+        ``by_part``: a message's reference lists the references of its parts,
+        separated by commas (a modem, an SMSC), and it matches when one of its
+        parts does. ``max_age_hours``: only messages sent that recently.
+        Returns an ``sms.sms`` recordset (sudo: a provider's own messages, for
+        its status reports; nothing is shown to a user).
+        """
+        self.ensure_one()
+        references = sorted({str(ref) for ref in references if ref})
+        Sms = self.env["sms.sms"].sudo()
+        if not references:
+            return Sms
+        match = (
+            SQL("string_to_array(provider_message_id, ',') && %s::text[]", references)
+            if by_part
+            else SQL("provider_message_id = ANY(%s)", references)
+        )
+        since = SQL("")
+        if max_age_hours:
+            oldest = fields.Datetime.now() - timedelta(hours=max_age_hours)
+            since = SQL("AND sent_at >= %s", oldest)
+        Sms.flush_model(["provider_id", "provider_message_id", "state", "sent_at"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM sms_sms WHERE provider_id = %s"
+                " AND provider_message_id IS NOT NULL AND %s %s"
+                " ORDER BY (state = 'pending') DESC, id DESC",
+                self.id,
+                match,
+                since,
+            )
+        )
+        return Sms.browse([row[0] for row in self.env.cr.fetchall()])
 
     def _stop_keywords(self):
         """The stop keywords of this provider's inbound messages (a

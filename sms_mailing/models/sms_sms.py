@@ -1,13 +1,10 @@
 import logging
-from collections import defaultdict
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.tools import split_every
 
-from ..tools import dispatch, segments
 from ..tools import provider as provider_api
-from ..tools.transaction import commit_batch
+from ..tools import segments
 
 _logger = logging.getLogger(__name__)
 
@@ -32,6 +29,7 @@ class SmsSms(models.Model):
             ("sms_not_allowed", "Not Allowed"),
             ("sms_rejected", "Rejected"),
             (IN_DOUBT, "Maybe sent (check before retrying)"),
+            (provider_api.FAILURE_CREDENTIALS, "API key or password rejected"),
         ]
     )
     company_id = fields.Many2one(
@@ -70,6 +68,13 @@ class SmsSms(models.Model):
         readonly=True,
         copy=False,
         help="The provider whose lane sends this queued message (set by routing).",
+    )
+    handed_over = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="Set when the request carrying this message is about to leave: a "
+        "message claimed but not handed over when its worker stopped is sent "
+        "again, a message handed over may have been sent (in doubt).",
     )
     dispatch_lock = fields.Integer(
         readonly=True,
@@ -184,8 +189,7 @@ class SmsSms(models.Model):
                 raise_exception=raise_exception,
             )
         if routed:
-            routed._mark_processing()
-            routed._send_through_providers(auto_commit=False)
+            routed._send_now()
         return None
 
     @api.model
@@ -227,89 +231,6 @@ class SmsSms(models.Model):
             return self
         return self.filtered(lambda s: (s.company_id.id or False) in company_ids)
 
-    def _send_through_providers(self, auto_commit=False):
-        """Hand messages already marked ``process`` to their providers.
-
-        Transient failures fail over to the next matching provider, then are
-        retried later with exponential backoff; permanent ones fail at once.
-        """
-        # sudo: these messages were created (and so checked) by the caller;
-        # sending writes provider results and reads provider credentials that
-        # no SMS user may read, and nothing of them is returned to the caller.
-        self = self.sudo().with_context(sms_skip_msg_notification=True)
-        deferred = self._defer_until()
-        if deferred:
-            self._write_deferred(deferred)
-        todo = self.filtered(lambda s: s.id not in deferred)
-        candidates = todo._candidates()
-        no_provider = todo.filtered(lambda s: not candidates[s.id])
-        unserved = {sms.id: sms._no_provider_result() for sms in no_provider}
-        if unserved:
-            no_provider._write_results_of(None, unserved)
-        pending = {sid: cands for sid, cands in candidates.items() if cands}
-        # sudo: the providers hand over the messages (credentials stay inside)
-        Provider = self.env["sms.provider"].sudo()
-        while pending:
-            by_provider = defaultdict(list)
-            for sms_id, cands in pending.items():
-                by_provider[cands[0]].append(sms_id)
-            next_round = {}
-            for provider_id, sms_ids in by_provider.items():
-                provider = Provider.browse(provider_id)
-                messages = self.browse(sms_ids)
-                results = messages._call_provider(provider)
-                final = {}
-                for sms_id, result in results.items():
-                    if (
-                        result.status == provider_api.TRANSIENT
-                        and len(pending[sms_id]) > 1
-                    ):
-                        next_round[sms_id] = pending[sms_id][1:]
-                    else:
-                        final[sms_id] = result
-                self.browse(list(final))._write_results_of(provider, final)
-                if auto_commit:
-                    commit_batch(self.env)
-            pending = next_round
-        self.mail_message_id._notify_message_notification_update()
-
-    def _call_provider(self, provider):
-        """Send ``self`` through ``provider``: ``{sms_id: SendResult}``."""
-        results = {}
-        too_long = self.filtered(lambda s: s.parts > provider.max_parts)
-        for sms in too_long:
-            results[sms.id] = provider_api.SendResult(
-                sms.uuid,
-                provider_api.PERMANENT,
-                failure_type="unknown",
-                error=provider._too_long_error(sms.parts),
-            )
-        todo = self - too_long
-        if not todo:
-            return results
-        size = dispatch.request_size(
-            provider._client_trait("max_batch"), provider.rate_limit
-        )
-        pacer = dispatch.Pacer(provider.rate_limit)
-        down = None
-        for chunk in split_every(size, todo.ids, self.browse):
-            if down is not None:
-                # The provider failed a whole request of this batch (line down,
-                # service unavailable, port busy, bad key): the next chunks
-                # would fail the same way, each after its own timeout, and hold
-                # the worker past its time budget. They share the outcome.
-                results.update(chunk._results_of({}, down))
-                continue
-            pacer.wait(len(chunk))
-            answers, error = dispatch.request_with_new_client(
-                provider._open_client, chunk._outgoing()
-            )
-            results.update(chunk._results_of(answers, error))
-            if isinstance(error, provider_api.ProviderError):
-                down = provider_api.shared_outcome(error)  # the whole request failed
-        pacer.finish()
-        return results
-
     # ------------------------------------------------------------------
     # Actions
     # ------------------------------------------------------------------
@@ -325,14 +246,5 @@ class SmsSms(models.Model):
     def action_retry(self):
         """Queue failed or canceled messages again."""
         retry = self.filtered(lambda s: s.state in ("error", "canceled"))
-        retry.write(
-            {
-                "state": "outgoing",
-                "failure_type": False,
-                "error_message": False,
-                "next_attempt_at": False,
-                "attempts": 0,
-            }
-        )
-        retry._update_trackers("outgoing", False)
+        retry._set_state("outgoing", attempts=0, next_attempt_at=False)
         return retry

@@ -1,30 +1,27 @@
 """Dispatch lanes: lane crons, lane locks, claims, serving a lane, recovery
 of messages a dead worker left."""
 
-import collections
-import concurrent.futures
-import contextlib
 import logging
-import queue
 import time
 from datetime import timedelta
 
 from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
-from odoo.tools import SQL, split_every
+from odoo.tools import SQL
 
 from ..tools import (
     dispatch,
     settings,
 )
-from ..tools import provider as provider_api
 from ..tools.transaction import commit_batch
 from .sms_sms import FIRST_STATUS_POLL_DELAY
 
 _logger = logging.getLogger(__name__)
 
 
+# One concern of the model per file, on purpose (the file list is the map).
+# pylint: disable=consider-merging-classes-inherited
 class SmsSms(models.Model):
     _inherit = "sms.sms"
 
@@ -34,11 +31,12 @@ class SmsSms(models.Model):
     # A lane is one Odoo cron run sending through one provider. Every lane cron
     # (``_dispatch_lane``) claims a free provider slot with a session advisory
     # lock ``(LANE_LOCK_NAMESPACE, provider id * LANE_SLOTS + slot)``, sends that
-    # provider's due messages, and releases it. Messages are claimed with
-    # ``FOR UPDATE SKIP LOCKED``, marked ``process`` with the lane's lock key
-    # and committed before any provider sees them; the lock is held until their
-    # results are committed. A ``process`` message whose lock nobody holds was
-    # handed over by a worker that died: it is "in doubt" (``IN_DOUBT``).
+    # provider's due messages (sms_sms_sending.py), and releases it. Messages
+    # are claimed with ``FOR UPDATE SKIP LOCKED``, marked ``process`` with the
+    # lane's lock key and committed before any provider sees them, then marked
+    # handed over (committed) just before their request leaves; the lock is
+    # held until their results are committed. See "recovery" below for a
+    # ``process`` message whose lock nobody holds.
     @api.model
     def _lane_crons(self):
         """The scheduled actions that run dispatch lanes (active ones)."""
@@ -133,7 +131,13 @@ class SmsSms(models.Model):
                 down.add(provider.id)
             if time.monotonic() >= deadline:
                 break
-        total = len(taken)
+        self._after_dispatch(len(taken), recovered, company_ids, deadline, lane)
+        return len(taken)
+
+    @api.model
+    def _after_dispatch(self, total, recovered, company_ids, deadline, lane):
+        """Report progress; wake the lanes up when work is left past the
+        deadline, the status poll and the mailings when messages moved."""
         remaining = self._count_due(company_ids)
         self.env["ir.cron"]._notify_progress(
             done=total, remaining=0 if lane else remaining
@@ -146,14 +150,18 @@ class SmsSms(models.Model):
             self.env.ref("sms_mailing.ir_cron_sms_poll_status")._trigger(soon)
         if total or recovered:
             self.env.ref("sms_mailing.ir_cron_sms_mailing_process")._trigger()
-        return total
 
-    def _due_where(self, company_ids=None):
+    @api.model
+    def _due_where(self, company_ids=None, tests=False):
+        """SQL condition of the messages to send now (``tests``: test
+        messages too, for a direct send)."""
         where = SQL(
-            "state = 'outgoing' AND to_delete IS NOT TRUE AND is_test IS NOT TRUE"
+            "state = 'outgoing' AND to_delete IS NOT TRUE"
             " AND (next_attempt_at IS NULL OR next_attempt_at <= %s)",
             fields.Datetime.now(),
         )
+        if not tests:
+            where = SQL("%s AND is_test IS NOT TRUE", where)
         if company_ids and False not in company_ids:
             where = SQL("%s AND company_id = ANY(%s)", where, list(company_ids))
         return where
@@ -204,7 +212,7 @@ class SmsSms(models.Model):
                     # A new snapshot, taken after the lock: rows the previous
                     # holder left in ``process`` are visible and in doubt.
                     commit_batch(self.env)
-                    self._fail_in_doubt(key)
+                    self._recover_lane(key)
                     commit_batch(self.env)
                     return provider, key
         return None
@@ -234,49 +242,80 @@ class SmsSms(models.Model):
                 "SELECT pg_advisory_unlock(%s, %s)", (dispatch.LANE_LOCK_NAMESPACE, key)
             )
 
+    # -- recovery ---------------------------------------------------------
+    # A lane marks each request's messages as handed over (committed) just
+    # before the request leaves (a modem: each message before its PDUs are
+    # written). When a lane's lock is free but its messages are still
+    # ``process``, its worker died: the messages it had handed over may have
+    # been sent and fail "in doubt" (never resent automatically); the others
+    # never left and go back to the queue, to be sent once.
     @api.model
     def _recover_in_doubt(self):
-        """Fail ``process`` messages whose lane lock is gone (dead worker)."""
+        """Recover the messages of lanes whose lock is gone (dead worker):
+        returns them (in doubt or queued again)."""
         self.flush_model()
         self.env.cr.execute(
             "SELECT DISTINCT dispatch_lock FROM sms_sms"
             " WHERE state = 'process' AND dispatch_lock IS NOT NULL"
         )
-        failed = self.browse()
+        recovered = self.browse()
         for (key,) in self.env.cr.fetchall():
             if not self._try_lane_lock(key):
                 continue  # its lane is alive
             try:
                 commit_batch(self.env)  # see rows committed before the lock
-                failed |= self._fail_in_doubt(key)
+                recovered |= self._recover_lane(key)
                 commit_batch(self.env)
             finally:
                 self._release_lane(key)
-        return failed
+        return recovered
 
     @api.model
-    def _fail_in_doubt(self, key):
+    def _recover_lane(self, key):
+        """Recover the ``process`` messages of the lane ``key`` (its lock is
+        held by the caller)."""
         self.env.cr.execute(
             "SELECT id FROM sms_sms WHERE state = 'process' AND dispatch_lock = %s",
             (key,),
         )
-        ids = [row[0] for row in self.env.cr.fetchall()]
-        if not ids:
-            return self.browse()
-        # sudo: messages of a dead worker are failed whoever queued them.
-        stuck = self.browse(ids).sudo()
-        _logger.warning(
-            "%s SMS were being sent by a worker that stopped: failed as in doubt",
-            len(stuck),
+        # sudo: messages of a dead worker are recovered whoever queued them.
+        return self.browse([row[0] for row in self.env.cr.fetchall()]).sudo()._recover()
+
+    def _recover(self):
+        """Messages a stopped worker left ``process``: those it had handed
+        over fail in doubt, the others are queued again. Returns them."""
+        if not self:
+            return self
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM sms_sms WHERE id = ANY(%s) AND handed_over IS FALSE",
+                self.ids,
+            )
         )
-        stuck._fail_as_in_doubt()
-        return stuck
+        untried = self.browse([row[0] for row in self.env.cr.fetchall()])
+        in_doubt = self - untried
+        if untried:
+            _logger.warning(
+                "%s SMS claimed by a worker that stopped before handing them "
+                "over: queued again",
+                len(untried),
+            )
+            untried._requeue_untried()
+        if in_doubt:
+            _logger.warning(
+                "%s SMS were being handed over by a worker that stopped: failed "
+                "as in doubt",
+                len(in_doubt),
+            )
+            in_doubt._fail_as_in_doubt()
+        return self
 
     @api.model
     def _recover_stuck(self, company_ids=None):
         """Messages left ``process`` without a lane lock (sent outside a lane,
-        or before lanes existed) for ``sms_mailing.stuck_after_minutes``: in
-        doubt, failed, never resent blindly."""
+        or before lanes existed) for ``sms_mailing.stuck_after_minutes``:
+        recovered as a dead lane's (:meth:`_recover`)."""
         minutes = settings.get(self.env, "sms_mailing.stuck_after_minutes")
         limit = fields.Datetime.now() - timedelta(minutes=minutes)
         domain = [
@@ -287,239 +326,4 @@ class SmsSms(models.Model):
         if company_ids and False not in company_ids:
             domain.append(("company_id", "in", list(company_ids)))
         # sudo: the dispatcher's own recovery, whoever queued the messages.
-        stuck = self.sudo().search(domain)
-        if stuck:
-            _logger.warning("%s SMS stuck in sending: marked failed", len(stuck))
-            stuck._fail_as_in_doubt()
-        return stuck
-
-    # -- serving a lane ---------------------------------------------------
-    @api.model
-    def _serve_lane(self, provider, key, deadline, batch_size, route_cache):
-        """Send ``provider``'s due messages until none is left, the deadline
-        passes or the provider fails a whole request; returns ``(ids taken,
-        the error of that whole request or None)``.
-
-        Up to ``provider.inflight_requests`` requests wait on the network at
-        once, each in its own thread with its own client; results are written
-        here, in this worker's transaction, as each request returns.
-        """
-        # sudo: a lane (a cron) sends every company's queued messages.
-        self = self.sudo().with_context(sms_skip_msg_notification=True)
-        chunk_size = dispatch.request_size(
-            provider._client_trait("max_batch"), provider.rate_limit
-        )
-        inflight = provider._inflight()
-        claim_size = dispatch.claim_size(batch_size, chunk_size, inflight)
-        pacer = dispatch.Pacer(provider.rate_limit)
-        args = (provider, key, deadline, claim_size, chunk_size, pacer, route_cache)
-        if inflight == 1:
-            served = self._serve_serially(*args)
-        else:
-            served = self._serve_in_flight(inflight, *args)
-        pacer.finish()
-        return served
-
-    @api.model
-    def _serve_serially(
-        self, provider, key, deadline, claim_size, chunk_size, pacer, route_cache
-    ):
-        # One client per chunk (dispatch.request_with_new_client): a modem's
-        # line is held per chunk.
-        taken = set()
-        while True:
-            rows = self._claim_batch(provider, key, claim_size)
-            if not rows:
-                return taken, None
-            taken.update(row.id for row in rows)
-            down = None
-            for chunk in split_every(chunk_size, rows, list):
-                if down is not None:
-                    # The provider failed a whole request of this claim (line
-                    # down, service unavailable, port busy, bad key): the next
-                    # chunks would fail the same way, each after its own
-                    # timeout, and hold the worker past its time budget. They
-                    # share the outcome (retried later, or failed over).
-                    answers = ({}, down)
-                else:
-                    pacer.wait(len(chunk))
-                    answers = dispatch.request_with_new_client(
-                        provider._open_client, dispatch.outgoing_messages(chunk)
-                    )
-                    if isinstance(answers[1], provider_api.ProviderError):
-                        down = provider_api.shared_outcome(answers[1])
-                results = dispatch.results_by_id(chunk, *answers, self.env._)
-                self._results_need_no_fsync()
-                self._write_lane_results(provider, chunk, results, route_cache)
-                commit_batch(self.env)
-            if down is not None or time.monotonic() >= deadline:
-                return taken, down
-
-    @api.model
-    def _serve_in_flight(
-        self,
-        inflight,
-        provider,
-        key,
-        deadline,
-        claim_size,
-        chunk_size,
-        pacer,
-        route_cache,
-    ):
-        # Only the network waits in the threads: each takes a client of the
-        # pool and calls its send(); claims and results stay in this thread.
-        # Slow start: one request alone until the provider answers one, so
-        # that a provider that is down costs one request per run, not
-        # ``inflight``. A whole request failed (service unavailable, bad key,
-        # no funds) stops the lane as in _serve_serially: chunks claimed but
-        # not sent share its outcome, nothing more is claimed.
-        taken = set()
-        down = None
-        with contextlib.ExitStack() as stack:
-            clients = queue.SimpleQueue()
-            for _index in range(inflight):
-                clients.put(stack.enter_context(provider._open_client()))
-            pool = stack.enter_context(
-                concurrent.futures.ThreadPoolExecutor(
-                    inflight, thread_name_prefix="sms-lane"
-                )
-            )
-            waiting = collections.deque()  # chunks claimed, not yet sent
-            flying = {}  # future -> chunk
-            exhausted = False
-            probing = True
-            while True:
-                while down is None and len(flying) < (1 if probing else inflight):
-                    if not waiting and not exhausted:
-                        rows = []
-                        if time.monotonic() < deadline or not taken:
-                            rows = self._claim_batch(provider, key, claim_size)
-                        exhausted = not rows
-                        taken.update(row.id for row in rows)
-                        waiting.extend(split_every(chunk_size, rows, list))
-                    if not waiting:
-                        break
-                    chunk = waiting.popleft()
-                    pacer.wait(len(chunk))
-                    future = pool.submit(
-                        dispatch.request_with_pooled_client,
-                        clients,
-                        dispatch.outgoing_messages(chunk),
-                    )
-                    flying[future] = chunk
-                if not flying:
-                    break
-                finished, _pending = concurrent.futures.wait(
-                    flying, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                self._results_need_no_fsync()
-                for future in finished:
-                    chunk = flying.pop(future)
-                    answers = future.result()
-                    if isinstance(answers[1], provider_api.ProviderError):
-                        if down is None:
-                            down = provider_api.shared_outcome(answers[1])
-                    elif answers[1] is None:
-                        probing = False
-                    results = dispatch.results_by_id(chunk, *answers, self.env._)
-                    self._write_lane_results(provider, chunk, results, route_cache)
-                commit_batch(self.env)
-        if waiting:
-            for chunk in waiting:
-                results = dispatch.results_by_id(chunk, {}, down, self.env._)
-                self._write_lane_results(provider, chunk, results, route_cache)
-            commit_batch(self.env)
-        return taken, down
-
-    @api.model
-    def _results_need_no_fsync(self):
-        """Commit this transaction (results only) without waiting for the disk.
-
-        Losing it in a PostgreSQL crash leaves its messages ``process`` with a
-        lock nobody holds: in doubt, never resent. A claim (``process``
-        committed before the provider is called) is always synchronous: lost,
-        it would let a message be sent again.
-        """
-        self.env.cr.execute("SET LOCAL synchronous_commit TO OFF")
-
-    @api.model
-    def _claim_batch(self, provider, key, limit):
-        """Take up to ``limit`` due messages of ``provider``'s lane: marked
-        ``process`` with the lane's lock key and committed (the guarantee that
-        makes a resend impossible). Quiet-hours messages go back to wait;
-        messages too long for the provider fail. Returns the :class:`Claimed`
-        rows to send, in id order."""
-        for _attempt in range(5):
-            self.flush_model()
-            query = SQL(
-                "UPDATE sms_sms SET state = 'process', dispatch_lock = %s,"
-                " attempts = COALESCE(attempts, 0) + 1, process_started_at = %s"
-                " WHERE id IN (SELECT id FROM sms_sms WHERE route_provider_id = %s"
-                " AND %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
-                " RETURNING id, uuid, number, body, parts, sms_mailing_id",
-                key,
-                fields.Datetime.now(),
-                provider.id,
-                self._due_where(),
-                limit,
-            )
-            try:
-                with self.env.cr.savepoint(flush=False):
-                    self.env.cr.execute(query, log_exceptions=False)
-                    rows = sorted(map(dispatch.Claimed._make, self.env.cr.fetchall()))
-                break
-            except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
-                # Another lane committed some of these rows after our
-                # snapshot: they are not ours. Look again in a new snapshot.
-                commit_batch(self.env)
-        else:
-            return []
-        if not rows:
-            return []
-        claimed = self.browse([row.id for row in rows])
-        claimed.invalidate_recordset(
-            ["state", "dispatch_lock", "attempts", "process_started_at"]
-        )
-        loose = self.browse([row.id for row in rows if not row.mailing_id])
-        trackers = loose._trackers()
-        if trackers:
-            trackers._action_update_from_sms_state("process")
-        commit_batch(self.env)
-        mailing_ids = {row.mailing_id for row in rows if row.mailing_id}
-        quiet = (
-            self.env["sms.mailing"].browse(mailing_ids).filtered("quiet_hours")
-            if mailing_ids
-            else ()
-        )
-        deferred = {}
-        if quiet:
-            deferred = claimed.filtered(
-                lambda s: s.sms_mailing_id in quiet
-            )._defer_until()
-            if deferred:
-                claimed._write_deferred(deferred)
-        too_long = [
-            row
-            for row in rows
-            if row.parts > provider.max_parts and row.id not in deferred
-        ]
-        if too_long:
-            self._write_results_of_rows(
-                provider,
-                too_long,
-                {
-                    row.id: provider_api.SendResult(
-                        row.uuid,
-                        provider_api.PERMANENT,
-                        failure_type="unknown",
-                        error=provider._too_long_error(row.parts),
-                    )
-                    for row in too_long
-                },
-            )
-        if deferred or too_long:
-            commit_batch(self.env)
-            skip = set(deferred) | {row.id for row in too_long}
-            return [row for row in rows if row.id not in skip]
-        return rows
+        return self.sudo().search(domain)._recover()

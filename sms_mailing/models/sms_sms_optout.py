@@ -11,6 +11,8 @@ from ..tools import (
 _logger = logging.getLogger(__name__)
 
 
+# One concern of the model per file, on purpose (the file list is the map).
+# pylint: disable=consider-merging-classes-inherited
 class SmsSms(models.Model):
     _inherit = "sms.sms"
 

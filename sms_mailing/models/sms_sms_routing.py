@@ -19,6 +19,8 @@ from ..tools import (
 _logger = logging.getLogger(__name__)
 
 
+# One concern of the model per file, on purpose (the file list is the map).
+# pylint: disable=consider-merging-classes-inherited
 class SmsSms(models.Model):
     _inherit = "sms.sms"
 
@@ -44,33 +46,37 @@ class SmsSms(models.Model):
                 rows = self.env.cr.fetchall()
         except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
             return  # another lane is routing them
-        if not rows:
-            return
-        by_provider = defaultdict(list)
-        requested = {}
-        for sms_id, number, company_id, requested_id in rows:
-            if requested_id:
-                if requested_id not in requested:
-                    # sudo: only reads whether the requested provider is active.
-                    provider = self.env["sms.provider"].sudo().browse(requested_id)
-                    requested[requested_id] = provider.active
-                by_provider[requested_id if requested[requested_id] else None].append(
-                    sms_id
-                )
-                continue
-            cands = routing.order_candidates(
-                number or "", self._route_table(company_id, route_cache)
+        self._assign_routes(rows, route_cache)
+
+    def _route_messages(self, route_cache):
+        """Route these messages (a direct send): those outgoing without a lane."""
+        self.flush_recordset()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, number, company_id, requested_provider_id FROM sms_sms"
+                " WHERE id = ANY(%s) AND state = 'outgoing'"
+                " AND route_provider_id IS NULL ORDER BY id",
+                self.ids,
             )
+        )
+        self._assign_routes(self.env.cr.fetchall(), route_cache)
+
+    @api.model
+    def _assign_routes(self, rows, route_cache):
+        """Give messages ``(id, number, company id, requested provider id)``
+        their provider lane (the first matching provider); fail those no
+        active provider serves."""
+        by_provider = defaultdict(list)
+        for sms_id, number, company_id, requested_id in rows:
+            cands = self._candidates_for(number, company_id, requested_id, route_cache)
             by_provider[cands[0] if cands else None].append(sms_id)
         unserved_ids = by_provider.pop(None, [])
         self._write_routes(by_provider)
         if unserved_ids:
             # sudo: failing unroutable messages is the dispatcher's job.
             unserved = self.browse(unserved_ids).sudo()
-            unserved._write_results_of(
-                None, {sms.id: sms._no_provider_result() for sms in unserved}
-            )
-            unserved.mail_message_id._notify_message_notification_update()
+            results = {sms.id: sms._no_provider_result() for sms in unserved}
+            unserved._write_send_results(None, unserved._rows(), results)
 
     @api.model
     def _routing_elsewhere(self, company_ids):
@@ -103,16 +109,27 @@ class SmsSms(models.Model):
         providers with their parsed prefixes, so routing is pure Python.
         """
         cache = {} if route_cache is None else route_cache
-        result = {}
-        for sms in self:
-            requested = sms.requested_provider_id
-            if requested:
-                # sudo: only whether the requested provider is active.
-                result[sms.id] = [requested.id] if requested.sudo().active else []
-                continue
-            table = self._route_table(sms.company_id.id, cache)
-            result[sms.id] = routing.order_candidates(sms.number or "", table)
-        return result
+        return {
+            sms.id: self._candidates_for(
+                sms.number, sms.company_id.id, sms.requested_provider_id.id, cache
+            )
+            for sms in self
+        }
+
+    @api.model
+    def _candidates_for(self, number, company_id, requested_id, cache):
+        """Failover list of one message: its requested provider when it is
+        active, else the company's providers that match ``number``."""
+        if requested_id:
+            key = ("requested", requested_id)
+            if key not in cache:
+                # sudo: only reads whether the requested provider is active.
+                provider = self.env["sms.provider"].sudo().browse(requested_id)
+                cache[key] = provider.active
+            return [requested_id] if cache[key] else []
+        return routing.order_candidates(
+            number or "", self._route_table(company_id, cache)
+        )
 
     @api.model
     def _route_table(self, company_id, cache):
@@ -147,6 +164,15 @@ class SmsSms(models.Model):
             if when:
                 result[sms.id] = when
         return result
+
+    def _write_deferred(self, deferred):
+        """Put messages held by quiet hours back to wait: ``{sms_id: datetime}``
+        (waiting is not an attempt)."""
+        by_date = defaultdict(list)
+        for sms_id, when in deferred.items():
+            by_date[when].append(sms_id)
+        for when, ids in by_date.items():
+            self.browse(ids)._set_state("outgoing", attempts="-1", next_attempt_at=when)
 
     @api.model
     def _write_routes(self, ids_by_provider):

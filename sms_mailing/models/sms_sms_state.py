@@ -1,5 +1,6 @@
-"""State transitions of a message: processing, provider results, retries,
-in doubt, and the trackers that follow them."""
+"""State transitions of a message: one writer (:meth:`_set_state`) for lanes,
+direct sends, statuses, retries and recovery; provider results turned into
+transitions (:meth:`_write_send_results`); the trackers that follow."""
 
 import logging
 from collections import defaultdict
@@ -8,19 +9,136 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from ..tools import (
-    dispatch,
-    routing,
-    settings,
-)
+from ..tools import dispatch, routing, settings
 from ..tools import provider as provider_api
 from .sms_sms import IN_DOUBT
 
 _logger = logging.getLogger(__name__)
 
+# How a transition changes a message's attempts.
+ATTEMPTS_SQL = {
+    "+1": SQL("COALESCE(attempts, 0) + 1"),  # claimed: one more attempt
+    # Back in the queue without having been tried (quiet hours, a failover
+    # hop, a claim that never reached the provider): not an attempt.
+    "-1": SQL("GREATEST(COALESCE(attempts, 0) - 1, 0)"),
+    0: SQL("0"),  # queued again by a person
+}
+# Per-message values a transition may write, with their SQL types.
+PER_MESSAGE_TYPES = {
+    "provider_message_id": "varchar",
+    "cost": "numeric",
+    "parts": "int4",
+    "delivered_at": "timestamp",
+}
 
+
+# One concern of the model per file, on purpose (the file list is the map).
+# pylint: disable=consider-merging-classes-inherited
 class SmsSms(models.Model):
     _inherit = "sms.sms"
+
+    def _set_state(
+        self,
+        state,
+        failure_type=False,
+        error=False,
+        attempts=None,
+        per_message=None,
+        **columns,
+    ):
+        """The one writer of a message's state (as Odoo's
+        ``_update_sms_state_and_trackers``): one UPDATE of ``self`` sets
+        ``state``, ``failure_type``, ``error_message``, releases the lane's
+        lock (unless ``dispatch_lock`` is given), stamps ``write_date``, and
+        writes the other ``columns`` as given (``False``: empty).
+
+        ``attempts``: ``"+1"`` (claimed), ``"-1"`` (back in the queue untried),
+        ``0`` (queued again by a person) or ``None`` (unchanged).
+        ``per_message``: ``{id: {column: value}}`` of :data:`PER_MESSAGE_TYPES`
+        (a provider's reference, cost and parts, a delivery date).
+        Then the cache is invalidated and the trackers of chatter messages
+        follow (their notifications are pushed, unless the message is only
+        being sent).
+        """
+        if not self:
+            return
+        self.flush_recordset()
+        columns.setdefault("dispatch_lock", False)
+        assignments = [
+            SQL("state = %s", state),
+            SQL("failure_type = %s", failure_type or None),
+            SQL("error_message = %s", error or None),
+            SQL("write_date = %s", fields.Datetime.now()),
+            SQL("write_uid = %s", self.env.uid),
+        ]
+        for name, value in columns.items():
+            if value is False and self._fields[name].type != "boolean":
+                value = None
+            assignments.append(SQL("%s = %s", SQL.identifier(name), value))
+        if attempts is not None:
+            assignments.append(SQL("attempts = %s", ATTEMPTS_SQL[attempts]))
+        self.env.cr.execute(
+            SQL(
+                "UPDATE sms_sms SET %s WHERE id = ANY(%s)"
+                " RETURNING id, uuid, mail_message_id, sms_mailing_id",
+                SQL(", ").join(assignments),
+                self.ids,
+            )
+        )
+        written = self.env.cr.fetchall()
+        if per_message:
+            self._write_per_message(per_message)
+        names = ["state", "failure_type", "error_message", "write_date", "write_uid"]
+        names += list(columns) + (["attempts"] if attempts is not None else [])
+        self.invalidate_recordset(names)
+        self._follow_in_chatter(written, state, failure_type)
+
+    @api.model
+    def _follow_in_chatter(self, written, state, failure_type):
+        """Chatter messages (not a mailing's) have trackers and notifications:
+        they follow ``written`` rows ``(id, uuid, mail message id, mailing id)``."""
+        loose = [row for row in written if not row[3]]
+        if not loose:
+            return
+        self._update_trackers_of([row[1] for row in loose], state, failure_type)
+        message_ids = {row[2] for row in loose if row[2]}
+        if state != "process" and message_ids:
+            messages = self.env["mail.message"].browse(sorted(message_ids))
+            messages._notify_message_notification_update()
+
+    @api.model
+    def _write_per_message(self, per_message):
+        """Write ``{id: {column: value}}``: one statement per set of columns."""
+        groups = defaultdict(list)
+        for sms_id, values in per_message.items():
+            groups[tuple(sorted(values))].append((sms_id, values))
+        for names, items in groups.items():
+            rows = [
+                SQL(
+                    "(%s, %s)",
+                    sms_id,
+                    SQL(", ").join(
+                        SQL(f"%s::{PER_MESSAGE_TYPES[name]}", values[name])
+                        for name in names
+                    ),
+                )
+                for sms_id, values in items
+            ]
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE sms_sms AS s SET %s FROM (VALUES %s) AS v(id, %s)"
+                    " WHERE s.id = v.id",
+                    SQL(", ").join(
+                        SQL("%s = v.%s", SQL.identifier(n), SQL.identifier(n))
+                        for n in names
+                    ),
+                    SQL(", ").join(rows),
+                    SQL(", ").join(SQL.identifier(n) for n in names),
+                )
+            )
+            self.browse([sms_id for sms_id, _v in items]).invalidate_recordset(
+                list(names)
+            )
 
     @api.model
     def _in_doubt_message(self):
@@ -32,306 +150,146 @@ class SmsSms(models.Model):
         )
 
     def _fail_as_in_doubt(self):
-        self.write(
-            {
-                "state": "error",
-                "failure_type": IN_DOUBT,
-                "error_message": self._in_doubt_message(),
-                "dispatch_lock": False,
-            }
-        )
-        self._update_trackers("error", IN_DOUBT)
-        self.mail_message_id._notify_message_notification_update()
+        """Fail messages that may have left: never resent automatically."""
+        self._set_state("error", IN_DOUBT, self._in_doubt_message())
 
-    def _mark_processing(self):
-        """Mark as being sent (one more attempt) before a provider is called."""
-        if not self:
-            return
-        self.flush_recordset()
-        self.env.cr.execute(
-            SQL(
-                "UPDATE sms_sms SET state = 'process',"
-                " attempts = COALESCE(attempts, 0) + 1,"
-                " process_started_at = %s WHERE id = ANY(%s)",
-                fields.Datetime.now(),
-                self.ids,
+    def _requeue_untried(self):
+        """Put messages claimed but never handed to a provider back in the
+        queue (their lane or worker stopped): they are sent once, later."""
+        self._set_state("outgoing", attempts="-1", next_attempt_at=False)
+
+    # ------------------------------------------------------------------
+    # Provider results
+    # ------------------------------------------------------------------
+    @api.model
+    def _write_send_results(self, provider, rows, results, route_cache=None):
+        """Store the results of sending claimed ``rows`` through ``provider``
+        (``None``: no provider serves them).
+
+        Accepted messages get the provider's reference, cost (parts x price
+        per part when the provider gives none) and parts; a temporary failure
+        with another matching provider moves the message to that provider's
+        lane at once (a hop is not an attempt); a temporary failure is retried
+        later from its first provider's lane, with a growing delay, until
+        ``max_attempts``; the rest fails."""
+        now = fields.Datetime.now()
+        provider_id = provider.id if provider else False
+        accepted = defaultdict(dict)
+        for row in rows:
+            result = results[row.id]
+            if result.status in (provider_api.ACCEPTED, provider_api.DELIVERED):
+                state = "sent" if result.status == provider_api.DELIVERED else "pending"
+                parts = result.parts or row.parts
+                cost = result.cost
+                if cost is None:
+                    cost = parts * provider.price_per_part
+                accepted[state][row.id] = {
+                    "provider_message_id": result.provider_message_id,
+                    "cost": cost,
+                    "parts": parts,
+                }
+        for state, answers in accepted.items():
+            self.browse(list(answers))._set_state(
+                state,
+                per_message=answers,
+                provider_id=provider_id,
+                sent_at=now,
+                next_attempt_at=False,
+                **({"delivered_at": now} if state == "sent" else {}),
             )
+        others = self.browse(
+            [row.id for row in rows if not any(row.id in a for a in accepted.values())]
         )
-        self.invalidate_recordset(["state", "attempts", "process_started_at"])
-        self.sms_tracker_id._action_update_from_sms_state("process")
+        if others:
+            others._write_failures(provider, results, route_cache)
 
-    def _outgoing(self):
-        """Plain messages for a client."""
-        return [
-            provider_api.OutgoingMessage(sms.uuid, sms.number or "", sms.body or "")
-            for sms in self
-        ]
-
-    @api.model
-    def _write_results_of_rows(self, provider, rows, results):
-        self.browse([row.id for row in rows])._write_results_of(provider, results)
-
-    @api.model
-    def _write_lane_results(self, provider, rows, results, route_cache):
-        """Store a lane's results for its claimed ``rows``.
-
-        Accepted messages (the hot path) are written with one statement;
-        a temporary failure with another matching provider moves the message
-        to that provider's lane at once (a hop is not an attempt); the rest
-        goes through :meth:`_write_results_of`."""
-        accepted = [
-            row
-            for row in rows
-            if results[row.id].status in (provider_api.ACCEPTED, provider_api.DELIVERED)
-        ]
-        if accepted:
-            self._write_accepted(provider, accepted, results)
-        accepted_ids = {row.id for row in accepted}
-        others = [row for row in rows if row.id not in accepted_ids]
-        if not others:
-            return
-        records = self.browse([row.id for row in others])
-        transient = records.filtered(
+    def _write_failures(self, provider, results, route_cache):
+        """The failed side of :meth:`_write_send_results`."""
+        transient = self.filtered(
             lambda s: results[s.id].status == provider_api.TRANSIENT
         )
         hops = defaultdict(list)
-        if transient:
+        if transient and provider:
             candidates = transient._candidates(route_cache)
-            for sms in transient:
-                target = dispatch.failover_target(
-                    candidates.get(sms.id) or [], provider.id
-                )
-                if target and not sms.is_test:
+            for sms in transient.filtered(lambda s: not s.is_test):
+                target = dispatch.failover_target(candidates[sms.id], provider.id)
+                if target:
                     hops[target].append(sms.id)
+        for target, ids in hops.items():
+            self.browse(ids)._set_state(
+                "outgoing",
+                attempts="-1",
+                route_provider_id=target,
+                next_attempt_at=False,
+            )
         moved = {sms_id for ids in hops.values() for sms_id in ids}
-        final = {row.id: results[row.id] for row in others if row.id not in moved}
-        if final:
-            self.browse(list(final))._write_results_of(
-                provider, final, route_cache=route_cache
-            )
-        for next_provider, ids in hops.items():
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE sms_sms SET state = 'outgoing', route_provider_id = %s,"
-                    " dispatch_lock = NULL, next_attempt_at = NULL,"
-                    " attempts = GREATEST(COALESCE(attempts, 0) - 1, 0)"
-                    " WHERE id = ANY(%s)",
-                    next_provider,
-                    ids,
-                )
-            )
-            hopped = self.browse(ids)
-            hopped.invalidate_recordset(
-                ["state", "route_provider_id", "dispatch_lock", "attempts"]
-            )
-            hopped._update_trackers("outgoing", False)
-        messages = self.browse(
-            [row.id for row in others if not row.mailing_id and row.id in final]
-        ).mail_message_id
-        if messages:
-            messages._notify_message_notification_update()
-
-    @api.model
-    def _write_accepted(self, provider, rows, results):
-        """One UPDATE for messages the provider took (no ORM read or write
-        per message: this is the path every campaign message takes)."""
-        now = fields.Datetime.now()
-        price = provider.price_per_part
-        ids, states, references, costs, parts = [], [], [], [], []
-        for row in rows:
-            result = results[row.id]
-            count = result.parts or row.parts
-            ids.append(row.id)
-            delivered = result.status == provider_api.DELIVERED
-            states.append("sent" if delivered else "pending")
-            references.append(result.provider_message_id)
-            costs.append(result.cost if result.cost is not None else count * price)
-            parts.append(count)
-        self.env.cr.execute(
-            SQL(
-                "UPDATE sms_sms AS s SET state = v.state,"
-                " provider_message_id = v.reference,"
-                " cost = v.cost, parts = v.parts, provider_id = %s, sent_at = %s,"
-                " delivered_at = CASE WHEN v.state = 'sent' THEN %s"
-                " ELSE s.delivered_at END, failure_type = NULL, error_message = NULL,"
-                " next_attempt_at = NULL, dispatch_lock = NULL, write_date = %s,"
-                " write_uid = %s"
-                " FROM unnest(%s::int[], %s::varchar[], %s::varchar[], %s::numeric[],"
-                " %s::int[]) AS v(id, state, reference, cost, parts) WHERE s.id = v.id",
-                provider.id,
-                now,
-                now,
-                now,
-                self.env.uid,
-                ids,
-                states,
-                references,
-                costs,
-                parts,
-            )
-        )
-        records = self.browse(ids)
-        records.invalidate_recordset(
-            [
-                "state",
-                "provider_message_id",
-                "cost",
-                "parts",
-                "provider_id",
-                "sent_at",
-                "delivered_at",
-                "failure_type",
-                "error_message",
-                "next_attempt_at",
-                "dispatch_lock",
-                "write_date",
-                "write_uid",
-            ]
-        )
-        loose = {row.id for row in rows if not row.mailing_id}
-        if loose:
-            # Chatter SMS: their notifications follow (mailings have none).
-            loose_records = self.browse(sorted(loose))
-            by_state = defaultdict(list)
-            for sms_id, state in zip(ids, states, strict=True):
-                if sms_id in loose:
-                    by_state[state].append(sms_id)
-            for state, state_ids in by_state.items():
-                self.browse(state_ids)._update_trackers(state, False)
-            loose_records.mail_message_id._notify_message_notification_update()
-
-    def _rows(self):
-        return [
-            dispatch.Claimed(
-                s.id, s.uuid, s.number, s.body, s.parts, s.sms_mailing_id.id
-            )
-            for s in self
-        ]
-
-    def _results_of(self, answers, error):
-        """``{sms_id: SendResult}`` from what :func:`_send_with` returned."""
-        return dispatch.results_by_id(self._rows(), answers, error, self.env._)
-
-    def _write_results_of(self, provider, results, route_cache=None):
-        """Store the providers' answers, one write per resulting state.
-
-        A message retried later goes back to its first provider's lane."""
-        now = fields.Datetime.now()
+        max_attempts = provider.max_attempts if provider else 1
+        base = settings.get(self.env, "sms_mailing.retry_base_seconds")
         groups = defaultdict(list)
-        per_record = []
-        retry_ids = []
-        for sms in self:
+        for sms in self.filtered(lambda s: s.id not in moved):
             result = results[sms.id]
-            status = result.status
-            if status in (provider_api.ACCEPTED, provider_api.DELIVERED):
-                state = "sent" if status == provider_api.DELIVERED else "pending"
-                parts = result.parts or sms.parts
-                cost = result.cost
-                if cost is None and provider:
-                    cost = parts * provider.price_per_part
-                per_record.append((sms.id, result.provider_message_id, cost, parts))
-                key = (state, False, False, None)
-            elif (
-                status == provider_api.TRANSIENT
-                and not sms.is_test
-                and sms.attempts < (provider.max_attempts if provider else 1)
+            if result.status == provider_api.TRANSIENT and (
+                not sms.is_test and sms.attempts < max_attempts
             ):
-                delay = routing.backoff_seconds(
-                    sms.attempts,
-                    base=settings.get(self.env, "sms_mailing.retry_base_seconds"),
+                delay = routing.backoff_seconds(sms.attempts, base=base)
+                at = fields.Datetime.now() + timedelta(seconds=delay)
+                groups[("outgoing", False, result.error, at)].append(sms.id)
+                continue
+            error = result.error
+            if result.status == provider_api.TRANSIENT:
+                error = _(
+                    "%(error)s (gave up after %(count)s attempts)",
+                    error=error,
+                    count=sms.attempts,
                 )
-                key = ("outgoing", False, result.error, now + timedelta(seconds=delay))
-                retry_ids.append(sms.id)
-            else:
-                error = result.error
-                if status == provider_api.TRANSIENT:
-                    error = _(
-                        "%(error)s (gave up after %(count)s attempts)",
-                        error=error,
-                        count=sms.attempts,
-                    )
-                key = ("error", result.failure_type or "unknown", error, None)
-            groups[key].append(sms.id)
+            groups[("error", result.failure_type or "unknown", error, False)].append(
+                sms.id
+            )
         provider_id = provider.id if provider else False
-        for (state, failure_type, error, next_at), ids in groups.items():
+        for (state, failure_type, error, at), ids in groups.items():
             records = self.browse(ids)
-            values = {
-                "state": state,
-                "failure_type": failure_type,
-                "error_message": error or False,
-                "next_attempt_at": next_at or False,
-                "provider_id": provider_id,
-                "dispatch_lock": False,
-            }
-            if state in ("pending", "sent"):
-                values["sent_at"] = now
-            if state == "sent":
-                values["delivered_at"] = now
-            records.write(values)
-            records._update_trackers(state, failure_type)
-        if per_record:
-            self._write_provider_answers(per_record)
-        if retry_ids:
-            retry = self.browse(retry_ids)
-            firsts = retry._candidates(route_cache)
-            by_first = defaultdict(list)
-            for sms_id, cands in firsts.items():
-                by_first[cands[0] if cands else None].append(sms_id)
-            self._write_routes(by_first)
-
-    def _write_provider_answers(self, rows):
-        self.env.cr.execute(
-            SQL(
-                "UPDATE sms_sms AS s SET provider_message_id = v.reference,"
-                " cost = v.cost, parts = v.parts"
-                " FROM (VALUES %s) AS v(id, reference, cost, parts) WHERE s.id = v.id",
-                SQL(", ").join(
-                    SQL("(%s, %s::varchar, %s::numeric, %s)", *row) for row in rows
-                ),
+            records._set_state(
+                state, failure_type, error, provider_id=provider_id, next_attempt_at=at
             )
-        )
-        self.browse([row[0] for row in rows]).invalidate_recordset(
-            ["provider_message_id", "cost", "parts"]
-        )
+            if state == "outgoing":
+                # Retried later from its first provider's lane.
+                firsts = records._candidates(route_cache)
+                by_first = defaultdict(list)
+                for sms_id, cands in firsts.items():
+                    by_first[cands[0] if cands else None].append(sms_id)
+                self._write_routes(by_first)
 
-    def _write_deferred(self, deferred):
-        by_date = defaultdict(list)
-        for sms_id, when in deferred.items():
-            by_date[when].append(sms_id)
-        for when, ids in by_date.items():
-            records = self.browse(ids)
-            records.flush_recordset()
-            # Waiting is not an attempt.
-            self.env.cr.execute(
-                SQL(
-                    "UPDATE sms_sms SET state = 'outgoing', next_attempt_at = %s,"
-                    " dispatch_lock = NULL,"
-                    " attempts = GREATEST(COALESCE(attempts, 0) - 1, 0)"
-                    " WHERE id = ANY(%s)",
-                    when,
-                    ids,
-                )
-            )
-            records.invalidate_recordset(
-                ["state", "next_attempt_at", "attempts", "dispatch_lock"]
-            )
-            records._update_trackers("outgoing", False)
-
+    # ------------------------------------------------------------------
+    # Trackers
+    # ------------------------------------------------------------------
     def _trackers(self):
         """``sms.tracker`` of these messages (one query; none for mailings)."""
         uuids = [sms.uuid for sms in self if sms.uuid and not sms.sms_mailing_id]
+        return self._trackers_of(uuids)
+
+    @api.model
+    def _trackers_of(self, uuids):
         if not uuids:
             return self.env["sms.tracker"]
         # sudo: trackers follow their message's state; nothing is shown to the user.
         return self.env["sms.tracker"].sudo().search([("sms_uuid", "in", uuids)])
 
     def _update_trackers(self, state, failure_type):
-        trackers = self._trackers()
+        uuids = [sms.uuid for sms in self if sms.uuid and not sms.sms_mailing_id]
+        self._update_trackers_of(uuids, state, failure_type)
+
+    @api.model
+    def _update_trackers_of(self, uuids, state, failure_type):
+        """Make the trackers of the messages ``uuids`` follow their new state
+        (the caller pushes the notifications once for all of them)."""
+        trackers = self._trackers_of(uuids).with_context(sms_skip_msg_notification=True)
         if not trackers:
             return
-        if failure_type == IN_DOUBT:
-            # Notifications and mailing traces know no such failure type.
-            failure_type = "unknown"
+        # Notifications and mailing traces know neither "in doubt" nor
+        # "credentials rejected".
+        failure_type = provider_api.TRACKER_FAILURE_TYPES.get(
+            failure_type, failure_type
+        )
         if state == "error" and failure_type in self.DELIVERY_ERRORS:
             # Odoo's tracker takes the delivery error without its "sms_" prefix.
             trackers._action_update_from_provider_error(

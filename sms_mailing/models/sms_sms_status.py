@@ -1,10 +1,11 @@
 """Delivery statuses: polling providers and applying their updates."""
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import SQL, split_every
+from odoo.tools import split_every
 
 from ..tools import provider as provider_api
 from ..tools import (
@@ -15,6 +16,8 @@ from ..tools.transaction import commit_batch
 _logger = logging.getLogger(__name__)
 
 
+# One concern of the model per file, on purpose (the file list is the map).
+# pylint: disable=consider-merging-classes-inherited
 class SmsSms(models.Model):
     _inherit = "sms.sms"
 
@@ -51,58 +54,62 @@ class SmsSms(models.Model):
                     ):
                         updates = client.statuses(chunk.mapped("provider_message_id"))
                         chunk.write({"status_checked_at": fields.Datetime.now()})
-                        updated |= provider._apply_status_updates(updates)
+                        updated |= self._update_from_statuses(provider, updates)
                         commit_batch(self.env)
             except (provider_api.ProviderError, provider_api.NotSupported) as err:
                 _logger.warning("Status poll of %s failed: %s", provider.name, err)
         return updated
 
     @api.model
-    def _apply_status_updates(self, provider, updates):
+    def _update_from_statuses(self, provider, updates):
+        """Apply ``provider``'s ``StatusUpdate``s to the messages it sent (see
+        ``sms.provider._apply_status_updates``), in their order; returns the
+        changed ones."""
         updates = [u for u in updates if u.provider_message_id and not u.transient]
         if not updates:
             return self.browse()
-        references = list({u.provider_message_id for u in updates})
-        self.flush_model()
-        self.env.cr.execute(
-            SQL(
-                "SELECT DISTINCT ON (provider_message_id) provider_message_id, id"
-                " FROM sms_sms WHERE provider_id = %s AND provider_message_id = ANY(%s)"
-                " ORDER BY provider_message_id, (state = 'pending') DESC, id DESC",
-                provider.id,
-                references,
-            )
+        by_reference = {}
+        found = provider._find_messages_by_reference(
+            [u.provider_message_id for u in updates]
         )
-        sms_id_by_reference = dict(self.env.cr.fetchall())
+        for sms in found:
+            by_reference.setdefault(sms.provider_message_id, sms)
         now = fields.Datetime.now()
-        touched = self.browse()
+        states = {sms.id: sms.state for sms in by_reference.values()}
+        transitions = {}  # id -> (state, failure_type, error)
+        values = defaultdict(dict)  # id -> per-message values
         for update in updates:
-            sms = self.browse(sms_id_by_reference.get(update.provider_message_id))
+            sms = by_reference.get(update.provider_message_id)
             if not sms:
                 continue
-            values = {}
             if update.cost is not None:
-                values["cost"] = update.cost
-            if update.state == provider_api.STATE_DELIVERED and sms.state != "sent":
-                values.update(
-                    state="sent",
-                    delivered_at=update.at or now,
-                    failure_type=False,
-                    error_message=False,
-                )
-            elif update.state == provider_api.STATE_ERROR and sms.state in (
+                values[sms.id]["cost"] = update.cost
+            if (
+                update.state == provider_api.STATE_DELIVERED
+                and states[sms.id] != "sent"
+            ):
+                transitions[sms.id] = ("sent", False, False)
+                values[sms.id]["delivered_at"] = update.at or now
+            elif update.state == provider_api.STATE_ERROR and states[sms.id] in (
                 "pending",
                 "process",
             ):
-                values.update(
-                    state="error",
-                    failure_type=update.failure_type or "sms_not_delivered",
-                    error_message=update.error or False,
-                )
-            if values:
-                sms.write(values)
-                if "state" in values:
-                    sms._update_trackers(values["state"], values.get("failure_type"))
-                touched |= sms
-        touched.mail_message_id._notify_message_notification_update()
+                failure_type = update.failure_type or "sms_not_delivered"
+                transitions[sms.id] = ("error", failure_type, update.error or False)
+            else:
+                continue
+            states[sms.id] = transitions[sms.id][0]
+        touched = self.browse(sorted(set(transitions) | set(values)))
+        groups = defaultdict(list)
+        for sms_id, transition in transitions.items():
+            groups[transition].append(sms_id)
+        for (state, failure_type, error), ids in groups.items():
+            self.browse(ids)._set_state(
+                state,
+                failure_type,
+                error,
+                per_message={i: values.pop(i) for i in ids if values.get(i)},
+            )
+        if values:
+            self._write_per_message(values)  # costs of unchanged states
         return touched

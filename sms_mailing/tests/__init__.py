@@ -20,3 +20,4 @@ from . import test_ui_ru
 from . import test_manager
 from . import test_campaign
 from . import test_mass_mailing_sms
+from . import test_js_unit

@@ -110,6 +110,26 @@ class TestContactImport(SmsProviderCase):
             ],
         )
 
+    def test_number_longer_than_e164_is_reported_invalid(self):
+        # phonenumbers calls this German number valid; with +49 it has 16
+        # digits, one more than E.164 allows: no provider would take it.
+        text = "Name,Phone\nLang,25000000000000\nKurz,2500000000000\n"
+        record = self._import(
+            b64_csv(text),
+            "de.csv",
+            country_id=self.env.ref("base.de").id,
+            list_name="DE",
+        )
+        self.assertEqual((record.created_count, record.invalid_count), (1, 1))
+        self.assertEqual(record.list_id.partner_ids.phone_sanitized, "+492500000000000")
+        self.assertEqual(
+            self._refused_lines(record),
+            [
+                "Line,Reason,Name,Phone",
+                "2,Invalid number: 25000000000000,Lang,25000000000000",
+            ],
+        )
+
     def test_overwrite_replaces_existing_values(self):
         self.ivan.email = "old@example.com"
         text = "Name,Mobile,Email\nIvan,+79257654321,new@example.com\n"

@@ -12,7 +12,7 @@ from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import tagged
 
 from ..models.sms_sms import IN_DOUBT
-from ..tools.dispatch import LANE_LOCK_NAMESPACE, LANE_SLOTS
+from ..tools.dispatch import lane_key
 from .common import SmsProviderCase
 
 
@@ -141,10 +141,39 @@ class TestCoreLanes(SmsProviderCase):
         self.assertEqual({state for _n, state, *_rest in states}, {"pending"})
         self.assertEqual({attempts for *_rest, attempts in states}, {1})
 
-    def test_in_doubt_after_a_dead_worker(self):
+    def _dying_worker(self, provider_id, slot, count, hand_over):
+        """A lane worker on a connection of its own: it locks its lane, claims
+        ``count`` messages (committed) and, when ``hand_over``, marks their
+        request as handed over (committed, as just before the request leaves).
+        Returns ``(its cursor, the ids it claimed)``; see :meth:`_kill`."""
+        worker = sql_db.db_connect(self.env.cr.dbname).cursor()
+        env = self._real_env(worker)
+        Sms = env["sms.sms"]
+        key = lane_key(provider_id, slot)
+        self.assertTrue(Sms._try_lane_lock(key))
+        provider = env["sms.provider"].browse(provider_id)
+        rows = Sms._claim_batch(provider, key, count)
+        worker.commit()  # pylint: disable=invalid-commit
+        if hand_over:
+            Sms._hand_over(rows, commit=False)
+            worker.commit()  # pylint: disable=invalid-commit
+        return worker, [row.id for row in rows]
+
+    def _kill(self, worker):
+        """The worker dies: its connection closes, its lane lock goes."""
+        connection = worker._cnx
+        worker.close()
+        connection.close()
+
+    def test_a_dead_worker_resends_only_what_never_left(self):
         def build(env):
             provider = env["sms.provider"].create(
-                {"name": "Lane doubt", "provider_type": "demo", "company_id": False}
+                {
+                    "name": "Lane doubt",
+                    "provider_type": "demo",
+                    "company_id": False,
+                    "dispatch_lanes": 3,
+                }
             )
             mailing = env["sms.mailing"].create(
                 {
@@ -162,52 +191,50 @@ class TestCoreLanes(SmsProviderCase):
                         "state": "outgoing",
                         "sms_mailing_id": mailing.id,
                     }
-                    for index in range(3)
+                    for index in range(5)
                 ]
             )
+            env["sms.sms"]._route_queue({False}, {})
             return provider.id, mailing.id, sms.ids
 
         provider_id, mailing_id, sms_ids = self._committed(build)
-        key = provider_id * LANE_SLOTS  # the provider's first lane
-        # A worker claims two messages, commits them as being sent and holds
-        # its lane's lock while it talks to the provider...
-        worker = sql_db.db_connect(self.env.cr.dbname).cursor()
+        # Worker A claims two messages and is killed before it sends them;
+        # worker B claims the next two, hands their request over (it may
+        # have reached the provider) and is killed before the answer.
+        killed_before_send, claimed_a = self._dying_worker(provider_id, 0, 2, False)
+        killed_after_handover, claimed_b = self._dying_worker(provider_id, 1, 2, True)
         try:
-            worker.execute(
-                "SELECT pg_advisory_lock(%s, %s)", [LANE_LOCK_NAMESPACE, key]
-            )
-            worker.execute(
-                "UPDATE sms_sms SET state = 'process', dispatch_lock = %s,"
-                " attempts = 1, process_started_at = now() at time zone 'UTC',"
-                " route_provider_id = %s WHERE id = ANY(%s)",
-                [key, provider_id, sms_ids[:2]],
-            )
-            worker.commit()  # pylint: disable=invalid-commit
-
+            self.assertEqual((claimed_a, claimed_b), (sms_ids[:2], sms_ids[2:4]))
             with self.mock_gateway():
                 self._run_lanes(1)
-            # ... it is alive: its messages are left alone, the third one is
-            # sent by another lane of the provider.
-            self.assertEqual(self.sent_numbers, ["+33612345602"])
-            states = self._states(sms_ids)
+            # ... while they are alive, their messages are left alone: the
+            # fifth one is sent by the provider's third lane.
+            self.assertEqual(self.sent_numbers, ["+33612345604"])
             self.assertEqual(
-                [state for _n, state, *_rest in states],
-                ["process", "process", "pending"],
+                [state for _n, state, *_rest in self._states(sms_ids)],
+                ["process"] * 4 + ["pending"],
             )
         finally:
-            # ... and dies: its connection and its lock are gone.
-            worker.close()
+            self._kill(killed_before_send)
+            self._kill(killed_after_handover)
 
         with self.mock_gateway():
             self._run_lanes(1)
-            self._run_lanes(1, method="_dispatch_queue")
-        self.assertEqual(self.sent_numbers, ["+33612345602"], "never sent twice")
+            self._run_lanes(1)
+        # A's messages never left: sent after the recovery, once each (the
+        # fifth was sent before); B's were never sent again.
+        self.assertEqual(
+            sorted(self.sent_numbers), ["+33612345600", "+33612345601", "+33612345604"]
+        )
         states = self._states(sms_ids)
-        for _number, state, failure_type, error, attempts in states[:2]:
+        for _number, state, failure_type, _error, attempts in states[:2]:
+            self.assertEqual((state, failure_type, attempts), ("pending", None, 1))
+        # B's may have reached the provider: in doubt, never resent.
+        for _number, state, failure_type, error, attempts in states[2:4]:
             self.assertEqual((state, failure_type, attempts), ("error", IN_DOUBT, 1))
             self.assertIn("it may have been sent", error)
             self.assertIn("check with the provider", error)
-        self.assertEqual(states[2][1], "pending")
+        self.assertEqual(states[4][1], "pending")
 
         with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
             env = self._real_env(cr)
@@ -216,6 +243,10 @@ class TestCoreLanes(SmsProviderCase):
             self.assertEqual(mailing.state, "done")
             self.assertEqual(
                 (mailing.sent_count, mailing.failed_count, mailing.queued_count),
-                (1, 2, 0),
+                (3, 2, 0),
             )
+            # The mailing tells how many may have been sent, and lists them.
+            self.assertEqual(mailing.in_doubt_count, 2)
+            in_doubt = env["sms.sms"].search(mailing.action_view_in_doubt()["domain"])
+            self.assertEqual(sorted(in_doubt.ids), sms_ids[2:4])
             cr.rollback()

@@ -2,11 +2,13 @@ from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from lxml import etree, html
 
 from odoo import fields, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import SQL
+from odoo.tools.safe_eval import safe_eval
 
 from ..models import sms_mailing_estimate as estimate_module
 from ..tools import provider as api
@@ -180,6 +182,26 @@ class TestMailing(SmsProviderCase):
         self._launch_and_queue(mailing)
         self.assertIn(late, mailing.sms_ids.partner_id)
 
+    def test_number_longer_than_e164_is_excluded_as_invalid(self):
+        # Odoo sanitizes it (phonenumbers calls it valid), but with +49 it has
+        # 16 digits, one more than E.164 allows: no provider would take it.
+        long_number = self.env["res.partner"].create(
+            {
+                "name": "Lang",
+                "mobile": "25000000000000",
+                "country_id": self.env.ref("base.de").id,
+            }
+        )
+        self.assertEqual(long_number.phone_sanitized, "+4925000000000000")
+        mailing = self._mailing(partner_ids=[(6, 0, (self.ann | long_number).ids)])
+        self._launch_and_queue(mailing)
+        reasons = {
+            partner: (sms.state, sms.failure_type)
+            for partner, sms in self._by_partner(mailing).items()
+        }
+        self.assertEqual(reasons[long_number], ("canceled", "sms_number_format"))
+        self.assertEqual(reasons[self.ann], ("outgoing", False))
+
     def test_exclusions_are_recorded_with_reasons(self):
         Partner = self.env["res.partner"]
         dup = Partner.create({"name": "Dup", "mobile": "+33612345601"})
@@ -209,13 +231,50 @@ class TestMailing(SmsProviderCase):
         self.assertEqual((mailing.total_count, mailing.excluded_count), (7, 5))
         self.assertEqual(mailing.recipient_count, 2, "recipients exclude the excluded")
         self.assertEqual(mailing.queued_count, 2)
-        self.assertIn(
-            "<td>Do not use SMS</td><td class='text-end'>1</td>",
-            mailing.exclusion_summary,
+        table = html.fromstring(str(mailing.exclusion_summary))
+        self.assertEqual(
+            [
+                [cell.text_content() for cell in row]
+                for row in table.xpath("//tbody/tr")
+            ],
+            [
+                ["No phone number", "1"],
+                ["Invalid phone number", "1"],
+                ["Do not use SMS", "1"],
+                ["Blacklisted number", "1"],
+                ["Same number as another contact", "1"],
+            ],
         )
         with self.mock_gateway():
             self._run_dispatch()
         self.assertEqual(sorted(self.sent_numbers), ["+33612345601", "+33612345602"])
+
+    def test_failure_summary_lists_the_reasons(self):
+        """The Failures tab: each reason with its count, the most frequent
+        first, with the provider's error; beyond ten, one line for the rest."""
+        mailing = self._mailing()
+        sms = self._launch_and_queue(mailing).sorted("id")
+        sms[0].write(
+            {"state": "error", "failure_type": "sms_server", "error_message": "Boom"}
+        )
+        sms[1].write({"state": "error", "failure_type": "sms_credit"})
+        mailing.invalidate_recordset()
+        self.assertEqual(mailing.failed_count, 2)
+        summary = html.fromstring(str(mailing.failure_summary))
+        lines = [" ".join(li.text_content().split()) for li in summary.iter("li")]
+        labels = dict(
+            self.env["sms.sms"]._fields["failure_type"]._description_selection(self.env)
+        )
+        self.assertCountEqual(
+            lines,
+            [f"1: {labels['sms_server']} (Boom)", f"1: {labels['sms_credit']}"],
+        )
+        rows = [(count, "sms_server", f"Error {count}") for count in range(1, 13)]
+        summary = html.fromstring(str(mailing._failure_summary(rows, labels)))
+        lines = [" ".join(li.text_content().split()) for li in summary.iter("li")]
+        self.assertEqual(len(lines), 11)
+        self.assertEqual(lines[0], f"12: {labels['sms_server']} (Error 12)")
+        self.assertEqual(lines[-1], "3 more with other reasons")
 
     def test_dedupe_across_batches(self):
         Partner = self.env["res.partner"]
@@ -360,6 +419,7 @@ class TestMailing(SmsProviderCase):
         mailing.invalidate_recordset()
         self.assertEqual((mailing.failed_count, mailing.sent_count), (1, 1))
         self.assertEqual(mailing.state, "done")
+        self.assertEqual(self._visible_retry_buttons(mailing), [None], "no question")
         mailing.action_retry_failed()
         self.assertEqual(mailing.state, "sending")
         self.gateway_calls.clear()
@@ -368,6 +428,52 @@ class TestMailing(SmsProviderCase):
         mailing.invalidate_recordset()
         self.assertEqual((mailing.failed_count, mailing.sent_count), (0, 2))
         self.assertEqual(self.sent_numbers, ["+33612345602"])
+
+    def _visible_retry_buttons(self, mailing):
+        """The Retry failed buttons the mailing's form shows: ``[confirm]``."""
+        arch = mailing.get_views([(False, "form")])["views"]["form"]["arch"]
+        values = {
+            "state": mailing.state,
+            "failed_count": mailing.failed_count,
+            "in_doubt_count": mailing.in_doubt_count,
+        }
+        return [
+            button.get("confirm")
+            for button in etree.fromstring(arch).iter("button")
+            if button.get("name") == "action_retry_failed"
+            and not safe_eval(button.get("invisible") or "False", values)
+        ]
+
+    def test_messages_in_doubt_are_counted_listed_and_retried_after_a_question(self):
+        mailing = self._mailing()
+        self._launch_and_queue(mailing)
+        # The request of the second message was cut off after it left: the
+        # provider may have it.
+        with self.mock_gateway(
+            outcome=lambda name, m: (
+                (api.PERMANENT, api.FAILURE_IN_DOUBT)
+                if m.number == "+33612345602"
+                else None
+            )
+        ):
+            self._run_dispatch()
+        self.env["sms.mailing"]._cron_process()
+        mailing.invalidate_recordset()
+        self.assertEqual((mailing.failed_count, mailing.in_doubt_count), (1, 1))
+        action = mailing.action_view_in_doubt()
+        self.assertEqual(action["name"], "Maybe sent")
+        in_doubt = self.env["sms.sms"].search(action["domain"])
+        self.assertEqual(in_doubt.mapped("number"), ["+33612345602"])
+        # Retry failed asks first: the recipient may get it twice.
+        [question] = self._visible_retry_buttons(mailing)
+        self.assertIn("may receive them twice", question)
+        self.assertIn("Check with the provider first", question)
+        mailing.action_retry_failed()
+        with self.mock_gateway():
+            self._run_dispatch()
+        mailing.invalidate_recordset()
+        self.assertEqual((mailing.failed_count, mailing.in_doubt_count), (0, 0))
+        self.assertEqual(self.sent_numbers.count("+33612345602"), 2)
 
     def test_test_send_is_not_sent_again(self):
         mailing = self._mailing()

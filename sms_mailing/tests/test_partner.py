@@ -91,6 +91,12 @@ class TestCorePartner(SmsProviderCase):
         form.number = "+7 925 123-45-67"
         self.assertEqual(form.number_e164, "+79251234567")
         self.assertFalse(form.number_error)
+        # Valid for phonenumbers, but 16 digits: longer than E.164 allows.
+        form.number = "+49 25000000000000"
+        self.assertFalse(form.number_e164)
+        self.assertEqual(
+            form.number_error, "+49 25000000000000 is not a valid phone number."
+        )
 
     def test_wizard_counts_parts_encoding_and_cost(self):
         provider = self._create_provider(
@@ -187,7 +193,8 @@ class TestCorePartner(SmsProviderCase):
             wizard.action_send()
         self.assertEqual(
             str(caught.exception),
-            f"The SMS to {FR} could not be sent: P says permanent",
+            f"The SMS to {FR} could not be sent: P says permanent Check the "
+            "provider P in SMS > Configuration > Providers.",
         )
 
     def test_validation_errors_send_nothing(self):

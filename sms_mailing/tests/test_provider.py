@@ -38,6 +38,22 @@ class TestCoreProvider(SmsProviderCase):
         self.assertEqual(action["params"]["title"], "Demo is not available")
         self.assertEqual(action["params"]["type"], "danger")
 
+    def test_client_sentences_in_the_user_or_company_language(self):
+        """A provider client writes its sentences (errors, availability) in the
+        user's language, or the company's in a scheduled action (no language
+        in the context)."""
+        provider = self._create_provider(name="Demo")
+        self.env.company.partner_id.lang = "en_US"
+        self.assertEqual(
+            provider.with_context(lang="fr_FR")._get_client_config()["lang"], "fr_FR"
+        )
+        self.env["res.lang"]._activate_lang("ru_RU")
+        self.env.company.partner_id.lang = "ru_RU"
+        cron_env = provider.with_context(lang=None)
+        self.assertEqual(cron_env._get_client_config()["lang"], "ru_RU")
+        client = cron_env._get_client()
+        self.assertEqual(client.lang, "ru_RU")
+
     def test_check_balance_not_available(self):
         provider = self._create_provider(name="Demo")
         action = provider.action_check_balance()

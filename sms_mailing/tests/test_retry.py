@@ -263,9 +263,13 @@ class TestCoreCrashRecovery(SmsProviderCase):
         self.assertSmsState(sms, "outgoing")
         notification = message.notification_ids
         self.assertEqual(notification.notification_status, "process")
-        # The server dies right after marking it as being sent.
-        sms._mark_processing()
-        sms.process_started_at = fields.Datetime.now() - timedelta(hours=2)
+        # The server dies right after handing it to the provider.
+        sms._set_state(
+            "process",
+            attempts="+1",
+            handed_over=True,
+            process_started_at=fields.Datetime.now() - timedelta(hours=2),
+        )
         with self.mock_gateway():
             self._run_dispatch()
         self.assertSmsState(sms, "error", failure_type="sms_in_doubt")

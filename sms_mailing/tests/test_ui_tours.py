@@ -141,6 +141,45 @@ class TestUiTours(HttpCase):
             ["Hello Ann France", "Hello Lucía France"],
         )
 
+    def test_messages_in_doubt(self):
+        """After a crash, the mailing shows the messages that may have been
+        sent; Retry failed asks before it queues them again."""
+        mailing = self.env["sms.mailing"].create(
+            {"name": "Tour in doubt", "body": "Hello", "optout_link": False}
+        )
+        in_doubt = self.env["sms.sms"].create(
+            [
+                {
+                    "number": number,
+                    "body": "Hello",
+                    "state": "error",
+                    "failure_type": "sms_in_doubt",
+                    "error_message": self.env["sms.sms"]._in_doubt_message(),
+                    "sms_mailing_id": mailing.id,
+                }
+                for number in ("+33612990001", "+33612990002")
+            ]
+        )
+        sent = self.env["sms.sms"].create(
+            {
+                "number": "+33612990003",
+                "body": "Hello",
+                "state": "pending",
+                "sms_mailing_id": mailing.id,
+            }
+        )
+        mailing.write({"state": "done", "audience_done": True})
+        self.start_tour(
+            f"/odoo/action-sms_mailing.sms_mailing_action/{mailing.id}",
+            "sms_mailing_in_doubt",
+            login="admin",
+        )
+        self.env.invalidate_all()
+        self.assertEqual(set(in_doubt.mapped("state")), {"outgoing"})
+        self.assertFalse(any(in_doubt.mapped("failure_type")))
+        self.assertEqual(sent.state, "pending")
+        self.assertEqual(mailing.state, "sending")
+
     def test_providers(self):
         """An administrator adds an SMS.ru and a GSM modem provider."""
         if not {"smsru", "modem"} <= set(

@@ -6,8 +6,9 @@ A batch is a list of contacts in audience order (ascending id), each as a row
 and whether the number is on the phone blacklist.
 """
 
-MISSING = "sms_number_missing"
-INVALID = "sms_number_format"
+from . import segments
+from .phone import INVALID, MISSING, is_e164
+
 OPTOUT = "sms_optout"
 BLACKLIST = "sms_blacklist"
 DUPLICATE = "sms_duplicate"
@@ -29,6 +30,12 @@ def exclusion_reason(e164, raw, optout, blacklisted, seen):
     'sms_number_missing'
     >>> exclusion_reason(None, "12", True, False, set())
     'sms_number_format'
+
+    Odoo's sanitized number can be longer than E.164 allows (phonenumbers
+    calls some 16-digit German numbers valid): no provider takes it.
+
+    >>> exclusion_reason("+4925000000000000", "25000000000000", False, False, set())
+    'sms_number_format'
     >>> exclusion_reason("+33612345601", "0612345601", True, True, set())
     'sms_optout'
     >>> exclusion_reason("+33612345601", "0612345601", False, True, set())
@@ -40,6 +47,8 @@ def exclusion_reason(e164, raw, optout, blacklisted, seen):
     """
     if not e164:
         return INVALID if raw and raw.strip() else MISSING
+    if not is_e164(e164):
+        return INVALID
     if optout:
         return OPTOUT
     if blacklisted:
@@ -90,3 +99,49 @@ def plan_batch(rows, seen):
             to_render.append(partner_id)
         plan.append((partner_id, e164 or raw or "", reason))
     return plan, to_render
+
+
+def message_columns(plan, bodies, sms_ids=None):
+    """The messages of a batch's ``plan`` (see :func:`plan_batch`) as one list
+    per column of ``sms_sms``: ``(ids, numbers, bodies, partner_ids, states,
+    failure_types, parts, encodings)``. ``bodies`` maps a partner given a
+    message to its text, ``sms_ids`` to the id reserved for it (else ``None``:
+    the next id of the sequence). An excluded contact's message is canceled
+    with its reason, without text. Texts are measured once each (a launch
+    often sends one text to everybody).
+
+    >>> plan = [(1, "+33612345601", None), (2, "", "sms_number_missing"),
+    ...         (3, "+33612345603", None)]
+    >>> for column in message_columns(plan, {1: "Hi", 3: "Salut Zoë"}, {1: 41}):
+    ...     print(column)
+    [41, None, None]
+    ['+33612345601', None, '+33612345603']
+    ['Hi', '', 'Salut Zoë']
+    [1, 2, 3]
+    ['outgoing', 'canceled', 'outgoing']
+    [None, 'sms_number_missing', None]
+    [1, 0, 1]
+    ['gsm7', 'gsm7', 'ucs2']
+    """
+    sms_ids = sms_ids or {}
+    measured = {}
+    columns = ([], [], [], [], [], [], [], [])
+    ids, numbers, texts, partner_ids, states, reasons, parts_list, encodings = columns
+    for partner_id, number, reason in plan:
+        ids.append(sms_ids.get(partner_id) if reason is None else None)
+        body = bodies.get(partner_id, "") if reason is None else ""
+        if reason is None and body not in measured:
+            info = segments.analyze(body)
+            measured[body] = (
+                info.parts,
+                "gsm7" if info.encoding == segments.GSM7 else "ucs2",
+            )
+        parts, encoding = measured[body] if reason is None else (0, "gsm7")
+        numbers.append(number or None)
+        texts.append(body)
+        partner_ids.append(partner_id)
+        states.append("outgoing" if reason is None else "canceled")
+        reasons.append(reason)
+        parts_list.append(parts)
+        encodings.append(encoding)
+    return columns

@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import phone
+from .exceptions import ImportFileError
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -84,15 +85,6 @@ DUPLICATE = "duplicate"
 
 # Numbers written in one cell: "06 12 34 56 78 / 01 23 45 67 89".
 _NUMBER_SPLIT = re.compile(r"[,;/|]")
-
-
-class ImportFileError(ValueError):
-    """A file that cannot be read; ``code`` tells why (the model words it)."""
-
-    def __init__(self, code, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 # ----------------------------------------------------------------------
@@ -462,6 +454,33 @@ class Decision:
     detail: str = ""  # the refused number, or the line of the first occurrence
 
 
+def _contact_values(values, country):
+    """The contact values of an accepted row (updated in place): the ISO code
+    of its ``country`` (else none), a name made of the first and last names
+    unless a name is given, the e-mail in lower case.
+
+    >>> _contact_values({"first_name": "Ann", "last_name": "Smith",
+    ...     "email": " Ann@Example.COM ", "country": "France"}, "FR")
+    {'email': 'ann@example.com', 'country': 'FR', 'name': 'Ann Smith'}
+    >>> _contact_values({"name": "Bob", "first_name": "Robert", "country": "?"}, None)
+    {'name': 'Bob'}
+    """
+    if country:
+        values["country"] = country
+    else:
+        values.pop("country", None)
+    if "first_name" in values or "last_name" in values:
+        full = " ".join(
+            part
+            for part in (values.pop("first_name", ""), values.pop("last_name", ""))
+            if part
+        )
+        values.setdefault("name", full)
+    if values.get("email"):
+        values["email"] = values["email"].strip().lower()
+    return values
+
+
 def decide(line, cells, mapping, region=None, countries=None, seen=None):
     """The decision for one data row.
 
@@ -506,20 +525,7 @@ def decide(line, cells, mapping, region=None, countries=None, seen=None):
         decision.reason = INVALID_NUMBER if refused else NO_NUMBER
         decision.detail = refused
         return decision
-    if country:
-        values["country"] = country
-    else:
-        values.pop("country", None)
-    if "first_name" in values or "last_name" in values:
-        full = " ".join(
-            part
-            for part in (values.pop("first_name", ""), values.pop("last_name", ""))
-            if part
-        )
-        values.setdefault("name", full)
-    if values.get("email"):
-        values["email"] = values["email"].strip().lower()
-    decision.values = values
+    decision.values = _contact_values(values, country)
     if seen is not None:
         if decision.number in seen:
             decision.reason = DUPLICATE

@@ -8,6 +8,7 @@ where a real client talks to its gateway: tests replace them to script outcomes.
 import uuid
 
 from . import phone, segments
+from .i18n import lazy_translate
 from .provider import (
     ACCEPTED,
     PERMANENT,
@@ -17,6 +18,8 @@ from .provider import (
     SmsProviderClient,
     StatusUpdate,
 )
+
+_lt = lazy_translate(__name__)
 
 
 class DemoClient(SmsProviderClient):
@@ -38,7 +41,12 @@ class DemoClient(SmsProviderClient):
                         message.key,
                         PERMANENT,
                         failure_type=error,
-                        error=f"{message.number} is not a valid phone number.",
+                        error=self.translate(
+                            _lt(
+                                "%(number)s is not a valid phone number.",
+                                number=message.number,
+                            )
+                        ),
                     )
                 )
                 continue
@@ -64,6 +72,10 @@ class DemoClient(SmsProviderClient):
     def check_availability(self):
         return Availability(
             True,
-            "Simulated provider: messages never leave this machine and are "
-            "reported delivered.",
+            self.translate(
+                _lt(
+                    "Simulated provider: messages never leave this machine and are "
+                    "reported delivered."
+                )
+            ),
         )

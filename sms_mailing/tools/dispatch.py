@@ -7,8 +7,11 @@ request a provider sees is made here, by :func:`request`, which is safe in a
 thread (a lane sends several requests at once through a pool of clients).
 """
 
+import concurrent.futures
+import contextlib
 import dataclasses
 import logging
+import queue
 import time
 import typing
 
@@ -153,17 +156,29 @@ def _plain(source, **values):
     return source % values if values else source
 
 
-def request(client, outgoing):
+def request(client, outgoing, hand_over=None):
     """``(answers by key, error)``: the one place a client sends (no ORM,
     safe in a thread). ``error`` is a :class:`ProviderError` when the whole
     request failed, another exception when the client itself crashed.
 
+    ``hand_over(keys)`` marks messages as handed over before they leave: all
+    of the request at once, or each message just before it leaves when the
+    client sends them one at a time (``client.hands_over_each``, a modem).
+
     >>> from .demo_client import DemoClient
+    >>> marked = []
     >>> answers, error = request(DemoClient({}), [
-    ...     provider_api.OutgoingMessage("u1", "+33612345678", "Hi")])
-    >>> error, answers["u1"].status
-    (None, 'accepted')
+    ...     provider_api.OutgoingMessage("u1", "+33612345678", "Hi"),
+    ...     provider_api.OutgoingMessage("u2", "+33612345679", "Hi")],
+    ...     marked.append)
+    >>> error, answers["u1"].status, marked
+    (None, 'accepted', [['u1', 'u2']])
     """
+    each = hand_over is not None and client.hands_over_each
+    if each:
+        client.on_hand_over = hand_over
+    elif hand_over is not None:
+        hand_over([message.key for message in outgoing])
     try:
         return {result.key: result for result in client.send(outgoing)}, None
     except provider_api.ProviderError as err:
@@ -171,18 +186,46 @@ def request(client, outgoing):
     except Exception as err:  # pylint: disable=broad-except
         _logger.exception("SMS provider client crashed")
         return {}, err
+    finally:
+        if each:
+            client.on_hand_over = None
 
 
-def request_with_new_client(open_client, outgoing):
+def request_with_new_client(open_client, outgoing, hand_over=None):
     """``(answers by key, error)`` of one request through a client opened by
     ``open_client()`` (a context manager, ``provider._open_client``) for this
     request only: a provider that guards a shared line (a modem) is held for
     one request at a time, not for a whole lane."""
     try:
         with open_client() as client:
-            return request(client, outgoing)
+            return request(client, outgoing, hand_over)
     except provider_api.ProviderError as err:
         return {}, err  # the client could not be opened (port busy, bad config...)
+
+
+@contextlib.contextmanager
+def client_pool(open_client, size):
+    """``(clients, executor)``: ``size`` clients opened by ``open_client()``
+    in a queue, and as many threads to send with them
+    (:func:`request_with_pooled_client`); all closed at the end.
+
+    >>> from .demo_client import DemoClient
+    >>> hello = [provider_api.OutgoingMessage("u1", "+33612345678", "Hi")]
+    >>> open_demo = lambda: contextlib.closing(DemoClient({}))
+    >>> with client_pool(open_demo, 2) as (clients, pool):
+    ...     answers, error = pool.submit(
+    ...         request_with_pooled_client, clients, hello).result()
+    >>> answers["u1"].status, error, clients.qsize()
+    ('accepted', None, 2)
+    """
+    with contextlib.ExitStack() as stack:
+        clients = queue.SimpleQueue()
+        for _index in range(size):
+            clients.put(stack.enter_context(open_client()))
+        executor = stack.enter_context(
+            concurrent.futures.ThreadPoolExecutor(size, thread_name_prefix="sms-lane")
+        )
+        yield clients, executor
 
 
 def request_with_pooled_client(clients, outgoing):

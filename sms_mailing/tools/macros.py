@@ -7,17 +7,13 @@ template engine by the caller (``Template.simple`` is false then).
 
 import re
 
+from .exceptions import MacroError
+from .i18n import lazy_translate
+
+_lt = lazy_translate(__name__)
+
 _MACRO = re.compile(r"\{\{(.*?)\}\}", re.S)
 _PATH = re.compile(r"object(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
-
-
-class MacroError(ValueError):
-    """A macro that cannot be rendered; ``macro`` is its text as written."""
-
-    def __init__(self, macro, message):
-        super().__init__(message)
-        self.macro = macro
-        self.message = message
 
 
 class Template:
@@ -54,7 +50,7 @@ class Template:
         self.pieces.append(self.text[pos:])
         if not self.text.count("{{") == len(self.macros):
             raise MacroError(
-                "{{", "A macro is not closed: write it as {{ object.field }}."
+                "{{", _lt("A macro is not closed: write it as {{ object.field }}.")
             )
 
     @property

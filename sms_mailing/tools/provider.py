@@ -13,6 +13,11 @@ needs another form converts them itself.
 import dataclasses
 import datetime
 
+from .exceptions import NotSupported, ProviderError
+from .i18n import lazy_translate, translate
+
+_lt = lazy_translate(__name__)
+
 # Outcome of one message handed to a provider.
 ACCEPTED = "accepted"  # the provider took it; delivery is reported later
 DELIVERED = "delivered"  # the provider already knows it was delivered
@@ -22,28 +27,17 @@ PERMANENT = "permanent"  # not sent and never will be (bad number, no credit...)
 # it was being handed over): it fails, is never resent automatically, and says
 # so, so that a person checks before a retry.
 FAILURE_IN_DOUBT = "sms_in_doubt"
+# failure_type of a message the provider refused because it rejected our
+# credentials (API key, login, password): a setting an administrator fixes.
+# Odoo would say "Unregistered Account" (sms_acc), which is another problem.
+FAILURE_CREDENTIALS = "sms_credentials"
+# What Odoo's notifications and mailing traces, which know neither, record.
+TRACKER_FAILURE_TYPES = {FAILURE_IN_DOUBT: "unknown", FAILURE_CREDENTIALS: "sms_acc"}
 
 # Odoo ``sms.sms`` states a status update can lead to.
 STATE_PENDING = "pending"  # sent, not yet delivered ("Sent" in Odoo)
 STATE_DELIVERED = "sent"  # delivered ("Delivered" in Odoo)
 STATE_ERROR = "error"
-
-
-class ProviderError(Exception):
-    """A whole request failed.
-
-    ``transient`` errors (network, timeouts, HTTP 5xx, "service temporarily
-    unavailable") are retried by the dispatcher with backoff and may fail over
-    to the next provider; the others fail the messages at once.
-    ``failure_type`` is one of Odoo's ``sms.sms.failure_type`` values.
-    """
-
-    def __init__(self, message, transient=False, failure_type=None, code=None):
-        super().__init__(message)
-        self.message = message
-        self.transient = transient
-        self.failure_type = failure_type or ("sms_server" if transient else "unknown")
-        self.code = code
 
 
 def shared_outcome(err):
@@ -63,15 +57,14 @@ def shared_outcome(err):
     if err.failure_type != FAILURE_IN_DOUBT:
         return err
     return ProviderError(
-        "Not sent yet: the provider gave no answer to an earlier request of the "
-        "same batch; sent at the next attempt.",
+        _lt(
+            "Not sent yet: the provider gave no answer to an earlier request of "
+            "the same batch; sent at the next attempt."
+        ),
         transient=True,
         failure_type="sms_server",
+        lang=err.lang,
     )
-
-
-class NotSupported(Exception):
-    """The provider has no such feature (cost API, balance, status API...)."""
 
 
 @dataclasses.dataclass
@@ -149,6 +142,10 @@ class SmsProviderClient:
     provider at the same time (1 for a modem: one serial line).
     ``one_line``: the gateway takes one user at a time (a serial line): the
     core holds a lock across Odoo workers and servers around each session.
+    ``hands_over_each``: :meth:`send` sends its messages one at a time and calls
+    :meth:`handing_over` before each one leaves (a modem), so that a crash
+    in the middle of a request leaves the messages not yet written out of
+    doubt; other clients' requests are handed over whole, before they leave.
     """
 
     max_batch = 100
@@ -157,10 +154,18 @@ class SmsProviderClient:
     one_line = False
     supports_status = False
     status_batch = 100
+    hands_over_each = False
+    # Set by the dispatcher for one request: ``on_hand_over([key])``.
+    on_hand_over = None
 
     def __init__(self, config):
         # ``config`` is a plain dict built by ``sms.provider._get_client_config()``
         self.config = dict(config)
+
+    def handing_over(self, key):
+        """The message ``key`` is about to leave (see ``hands_over_each``)."""
+        if self.on_hand_over is not None:
+            self.on_hand_over([key])
 
     # -- sending ---------------------------------------------------------
     def send(self, messages):
@@ -185,7 +190,9 @@ class SmsProviderClient:
 
     def check_availability(self):
         """Return an :class:`Availability`. Never raises for a provider fault."""
-        return Availability(True, "No availability check for this provider.")
+        return Availability(
+            True, self.translate(_lt("No availability check for this provider."))
+        )
 
     # -- delivery --------------------------------------------------------
     def statuses(self, provider_message_ids):
@@ -211,3 +218,19 @@ class SmsProviderClient:
 
     def close(self):
         """Release connections (HTTP sessions, serial ports)."""
+
+    # -- sentences -------------------------------------------------------
+    @property
+    def lang(self):
+        """The language of the sentences this client writes (errors,
+        availability): ``config["lang"]``, set by ``sms.provider`` to the
+        user's language, or the company's for a scheduled action."""
+        return self.config.get("lang") or "en_US"
+
+    def translate(self, text):
+        """``text`` (a lazy sentence of the client's module) in :attr:`lang`."""
+        return translate(text, self.lang)
+
+    def error(self, message, **kwargs):
+        """A :class:`ProviderError` whose ``message`` is in :attr:`lang`."""
+        return ProviderError(message, lang=self.lang, **kwargs)

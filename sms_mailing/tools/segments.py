@@ -2,7 +2,10 @@
 
 Pure Python, no Odoo import: used by the models, by the modem encoder that builds
 concatenated PDUs, and ported as is to the ``sms_segment_text`` JS widget
-(``static/src/components/sms_segment_text/segments.js``: keep both in step).
+(``static/src/components/sms_segment_text/segments.js``). Both counters are
+checked against one table of cases, ``static/tests/segment_cases.json`` (by
+``tests/test_segments.py`` here and by the Hoot test ``static/tests/segments.test.js``
+in the browser): a new case goes there, and the two cannot drift apart.
 
 A text is sent in GSM-7 when every character is in the default alphabet or in its
 extension table, otherwise in UCS-2 (UTF-16 in practice). Capacities:

@@ -12,7 +12,10 @@ import time
 from odoo import sql_db
 from odoo.tools import SQL
 
-from .provider import ProviderError
+from .exceptions import ProviderError
+from .i18n import lazy_translate
+
+_lt = lazy_translate(__name__)
 
 # First key of the advisory lock of a provider line ("SMSG"); the second key is
 # the provider id.
@@ -31,13 +34,14 @@ def commit_batch(env):
 
 
 @contextlib.contextmanager
-def line_lock(dbname, provider_id, wait, busy_message=None):
+def line_lock(dbname, provider_id, wait, busy_message=None, lang=None):
     """Hold the line of ``provider_id`` across Odoo workers and servers.
 
     A transaction-level PostgreSQL advisory lock on a connection of its own:
     it does not depend on the caller's transaction, and it is released when
     that connection's transaction ends, even if the worker dies. Raises a
-    transient :class:`ProviderError` after ``wait`` seconds.
+    transient :class:`ProviderError` after ``wait`` seconds (``busy_message``,
+    or a sentence in ``lang``).
     """
     cr = sql_db.db_connect(dbname).cursor()
     try:
@@ -55,9 +59,12 @@ def line_lock(dbname, provider_id, wait, busy_message=None):
             if time.monotonic() >= deadline:
                 raise ProviderError(
                     busy_message
-                    or "The provider's line is busy (another worker is using "
-                    "it); trying again later.",
+                    or _lt(
+                        "The provider's line is busy (another worker is using "
+                        "it); trying again later."
+                    ),
                     transient=True,
+                    lang=lang,
                 )
             time.sleep(0.2)
         yield

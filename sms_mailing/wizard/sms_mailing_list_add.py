@@ -7,7 +7,9 @@ class SmsMailingListAdd(models.TransientModel):
     _description = "Add contacts to an SMS list"
 
     partner_ids = fields.Many2many("res.partner", string="Contacts")
-    partner_count = fields.Integer(compute="_compute_partner_count")
+    partner_count = fields.Integer(
+        "Selected contacts", compute="_compute_partner_count"
+    )
     list_id = fields.Many2one("sms.mailing.list")
     list_name = fields.Char("New list")
 

@@ -2,6 +2,11 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 
 from ..tools import phone, segments
+from ..tools.provider import FAILURE_CREDENTIALS
+
+# Failures that a provider setting causes (key, account, credit): only an
+# administrator can fix them.
+PROVIDER_SETTING_FAILURES = (FAILURE_CREDENTIALS, "sms_acc", "sms_credit")
 
 
 class SmsPartnerSend(models.TransientModel):
@@ -230,18 +235,41 @@ class SmsPartnerSend(models.TransientModel):
             .search([("mail_message_id", "=", message.id)], limit=1)
         )
 
+    def _send_error(self, sms):
+        """Why ``sms`` was not sent, and who can fix it: a provider setting
+        (key, account, credit) is for an administrator, whom a user who cannot
+        open the provider settings is told to ask."""
+        error = sms.error_message or dict(
+            sms._fields["failure_type"]._description_selection(self.env)
+        ).get(sms.failure_type, sms.failure_type)
+        if sms.failure_type not in PROVIDER_SETTING_FAILURES:
+            return _(
+                "The SMS to %(number)s could not be sent: %(error)s",
+                number=self.number_e164,
+                error=error,
+            )
+        if self.env["sms.provider"].has_access("write"):
+            return _(
+                "The SMS to %(number)s could not be sent: %(error)s Check the "
+                "provider %(provider)s in SMS > Configuration > Providers.",
+                number=self.number_e164,
+                error=error,
+                provider=self.provider_id.name,
+            )
+        return _(
+            "The SMS to %(number)s could not be sent: %(error)s Ask an "
+            "administrator to check the settings of the provider %(provider)s.",
+            number=self.number_e164,
+            error=error,
+            provider=self.provider_id.name,
+        )
+
     def action_send(self):
         self.ensure_one()
         self._check_sendable()
         sms = self._send_sms()
         if sms.state == "error":
-            raise UserError(
-                _(
-                    "The SMS to %(number)s could not be sent: %(error)s",
-                    number=self.number_e164,
-                    error=sms.error_message or sms.failure_type,
-                )
-            )
+            raise UserError(self._send_error(sms))
         if sms.state == "outgoing":
             title, kind = _("SMS queued"), "warning"
             text = _(

@@ -2,15 +2,13 @@ import contextlib
 import functools
 import logging
 import re
-from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL
 
 from odoo.addons.sms_mailing.tools import settings, transaction
+from odoo.addons.sms_mailing.tools.exceptions import ProviderError
 from odoo.addons.sms_mailing.tools.keywords import DEFAULT_STOP_KEYWORDS
-from odoo.addons.sms_mailing.tools.provider import ProviderError
 
 from ..tools.modem_client import ModemClient, match_reports
 
@@ -262,24 +260,14 @@ class SmsProvider(models.Model):
         references = sorted({r.provider_message_id for r in reports})
         if not references:
             return self.env["sms.sms"]
-        max_age = settings.get(self.env, "sms_mailing.status_max_age_hours")
-        since = fields.Datetime.now() - timedelta(hours=max_age)
-        self.env["sms.sms"].flush_model()
-        self.env.cr.execute(
-            SQL(
-                "SELECT provider_message_id, state FROM sms_sms"
-                " WHERE provider_id = %s AND provider_message_id IS NOT NULL"
-                " AND sent_at >= %s"
-                " AND string_to_array(provider_message_id, ',') && %s::text[]"
-                " ORDER BY (state = 'pending') DESC, id DESC",
-                self.id,
-                since,
-                references,
-            )
+        found = self._find_messages_by_reference(
+            references,
+            by_part=True,
+            max_age_hours=settings.get(self.env, "sms_mailing.status_max_age_hours"),
         )
         candidates = {}
-        for message_id, state in self.env.cr.fetchall():
-            candidates.setdefault(message_id, state)
+        for sms in found:
+            candidates.setdefault(sms.provider_message_id, sms.state)
         return self._apply_status_updates(match_reports(reports, candidates))
 
     def _modem_apply_reports_on_commit(self, reports):

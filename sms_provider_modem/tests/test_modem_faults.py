@@ -46,6 +46,14 @@ class TestModemFaults(ModemCase):
         """The retry delay has passed."""
         sms.write({"next_attempt_at": fields.Datetime.now() - timedelta(seconds=1)})
 
+    def _handed_over(self, sms):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT handed_over FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
+            [sms.ids],
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
     def assertInDoubt(self, sms):
         self.assertSmsState(sms, "error", failure_type="sms_in_doubt")
         self.assertIn("may have been sent", sms.error_message)
@@ -63,6 +71,10 @@ class TestModemFaults(ModemCase):
         self.assertSmsState(others, "outgoing")
         self.assertIn("the modem line failed", others[0].error_message)
         self.assertTrue(all(s.next_attempt_at for s in others))
+        # The modem hands messages over one by one, just before writing their
+        # PDU: only the first one may have left. Had the worker died at that
+        # moment, the others would have gone back to the queue, not in doubt.
+        self.assertEqual(self._handed_over(sms), [True, False, False])
 
         # the line comes back; the next run recovers it and sends the others
         self.modem.fault()

@@ -49,7 +49,8 @@ class TestModemProvider(ModemCase):
         self.assertEqual(self.provider.state, "available")
         self.assertEqual(
             self.provider.last_check_message,
-            "SIM ready, signal -83 dBm (good), registered on the home network.",
+            "SIM ready. Signal: -83 dBm (good). Network: registered on the home "
+            "network.",
         )
         self.assertEqual(self.provider.modem_signal_dbm, -83)
         self.assertEqual(self.provider.modem_signal_quality, "good")

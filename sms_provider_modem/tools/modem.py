@@ -1,7 +1,7 @@
 """A GSM modem driver: AT commands (3GPP TS 27.005 / 27.007) over pyserial.
 
-Pure Python, no Odoo import. The port is anything ``serial.serial_for_url``
-opens: a device (``/dev/ttyUSB0``), ``socket://host:port``,
+Pure Python, no ORM (Odoo's lazy translation only, for the sentences). The
+port is anything ``serial.serial_for_url`` opens: a device (``/dev/ttyUSB0``), ``socket://host:port``,
 ``rfc2217://host:port`` or ``loop://``.
 
 One driver is one conversation with the modem. Every exchange (a command and
@@ -22,9 +22,12 @@ import time
 
 import serial
 
+from odoo.addons.sms_mailing.tools.i18n import lazy_translate, translate
+
 from . import pdu as pdu_codec
 
 _logger = logging.getLogger(__name__)
+_lt = lazy_translate(__name__)
 
 CTRL_Z = "\x1a"
 ESC = "\x1b"
@@ -34,108 +37,108 @@ ESC = "\x1b"
 # later or through another provider (network, SIM, modem state); permanent
 # means this message will never be accepted as it is (number, content).
 CMS_ERRORS = {
-    1: ("Unassigned (unallocated) number", False),
-    8: ("Operator determined barring", False),
-    10: ("Call barred", False),
-    17: ("Network failure", True),
-    21: ("Short message transfer rejected", False),
-    22: ("Memory capacity exceeded", True),
-    27: ("Destination out of service", True),
-    28: ("Unidentified subscriber", False),
-    29: ("Facility rejected", False),
-    30: ("Unknown subscriber", False),
-    38: ("Network out of order", True),
-    41: ("Temporary failure", True),
-    42: ("Congestion", True),
-    47: ("Resources unavailable", True),
-    50: ("Requested facility not subscribed", False),
-    69: ("Requested facility not implemented", False),
-    81: ("Invalid short message transfer reference value", True),
-    95: ("Invalid message", False),
-    96: ("Invalid mandatory information", False),
-    97: ("Message type non-existent or not implemented", False),
-    98: ("Message not compatible with the short message protocol state", True),
-    99: ("Information element non-existent or not implemented", False),
-    111: ("Protocol error", True),
-    127: ("Interworking error", True),
-    128: ("Telematic interworking not supported", False),
-    129: ("Short message type 0 not supported", False),
-    130: ("Cannot replace short message", False),
-    143: ("Unspecified TP-PID error", False),
-    144: ("Data coding scheme (alphabet) not supported", False),
-    145: ("Message class not supported", False),
-    159: ("Unspecified TP-DCS error", False),
-    160: ("Command cannot be actioned", False),
-    161: ("Command unsupported", False),
-    175: ("Unspecified TP-Command error", False),
-    176: ("TPDU not supported", False),
-    192: ("Service centre busy", True),
-    193: ("No service centre subscription", True),
-    194: ("Service centre system failure", True),
-    195: ("Invalid recipient address", False),
-    196: ("Recipient barred", False),
-    197: ("Message rejected as a duplicate", False),
-    198: ("Validity period format not supported", False),
-    199: ("Validity period not supported", False),
-    208: ("SIM SMS storage full", True),
-    209: ("No SMS storage capability in the SIM", True),
-    210: ("Error in the modem", True),
-    211: ("Memory capacity exceeded", True),
-    212: ("SIM application toolkit busy", True),
-    213: ("SIM data download error", True),
-    255: ("Unspecified error cause", True),
-    300: ("Modem failure", True),
-    301: ("SMS service of the modem reserved", True),
-    302: ("Operation not allowed", True),
-    303: ("Operation not supported", True),
-    304: ("Invalid PDU mode parameter", False),
-    305: ("Invalid text mode parameter", False),
-    310: ("SIM not inserted", True),
-    311: ("SIM PIN required", True),
-    312: ("PH-SIM PIN required", True),
-    313: ("SIM failure", True),
-    314: ("SIM busy", True),
-    315: ("SIM wrong", True),
-    316: ("SIM PUK required", True),
-    317: ("SIM PIN2 required", True),
-    318: ("SIM PUK2 required", True),
-    320: ("Memory failure", True),
-    321: ("Invalid memory index", False),
-    322: ("Memory full", True),
-    330: ("Service centre address unknown", True),
-    331: ("No network service", True),
-    332: ("Network timeout", True),
-    340: ("No +CNMA acknowledgement expected", True),
-    500: ("Unknown error", True),
+    1: (_lt("Unassigned (unallocated) number"), False),
+    8: (_lt("Operator determined barring"), False),
+    10: (_lt("Call barred"), False),
+    17: (_lt("Network failure"), True),
+    21: (_lt("Short message transfer rejected"), False),
+    22: (_lt("Memory capacity exceeded"), True),
+    27: (_lt("Destination out of service"), True),
+    28: (_lt("Unidentified subscriber"), False),
+    29: (_lt("Facility rejected"), False),
+    30: (_lt("Unknown subscriber"), False),
+    38: (_lt("Network out of order"), True),
+    41: (_lt("Temporary failure"), True),
+    42: (_lt("Congestion"), True),
+    47: (_lt("Resources unavailable"), True),
+    50: (_lt("Requested facility not subscribed"), False),
+    69: (_lt("Requested facility not implemented"), False),
+    81: (_lt("Invalid short message transfer reference value"), True),
+    95: (_lt("Invalid message"), False),
+    96: (_lt("Invalid mandatory information"), False),
+    97: (_lt("Message type non-existent or not implemented"), False),
+    98: (_lt("Message not compatible with the short message protocol state"), True),
+    99: (_lt("Information element non-existent or not implemented"), False),
+    111: (_lt("Protocol error"), True),
+    127: (_lt("Interworking error"), True),
+    128: (_lt("Telematic interworking not supported"), False),
+    129: (_lt("Short message type 0 not supported"), False),
+    130: (_lt("Cannot replace short message"), False),
+    143: (_lt("Unspecified TP-PID error"), False),
+    144: (_lt("Data coding scheme (alphabet) not supported"), False),
+    145: (_lt("Message class not supported"), False),
+    159: (_lt("Unspecified TP-DCS error"), False),
+    160: (_lt("Command cannot be actioned"), False),
+    161: (_lt("Command unsupported"), False),
+    175: (_lt("Unspecified TP-Command error"), False),
+    176: (_lt("TPDU not supported"), False),
+    192: (_lt("Service centre busy"), True),
+    193: (_lt("No service centre subscription"), True),
+    194: (_lt("Service centre system failure"), True),
+    195: (_lt("Invalid recipient address"), False),
+    196: (_lt("Recipient barred"), False),
+    197: (_lt("Message rejected as a duplicate"), False),
+    198: (_lt("Validity period format not supported"), False),
+    199: (_lt("Validity period not supported"), False),
+    208: (_lt("SIM SMS storage full"), True),
+    209: (_lt("No SMS storage capability in the SIM"), True),
+    210: (_lt("Error in the modem"), True),
+    211: (_lt("Memory capacity exceeded"), True),
+    212: (_lt("SIM application toolkit busy"), True),
+    213: (_lt("SIM data download error"), True),
+    255: (_lt("Unspecified error cause"), True),
+    300: (_lt("Modem failure"), True),
+    301: (_lt("SMS service of the modem reserved"), True),
+    302: (_lt("Operation not allowed"), True),
+    303: (_lt("Operation not supported"), True),
+    304: (_lt("Invalid PDU mode parameter"), False),
+    305: (_lt("Invalid text mode parameter"), False),
+    310: (_lt("SIM not inserted"), True),
+    311: (_lt("SIM PIN required"), True),
+    312: (_lt("PH-SIM PIN required"), True),
+    313: (_lt("SIM failure"), True),
+    314: (_lt("SIM busy"), True),
+    315: (_lt("SIM wrong"), True),
+    316: (_lt("SIM PUK required"), True),
+    317: (_lt("SIM PIN2 required"), True),
+    318: (_lt("SIM PUK2 required"), True),
+    320: (_lt("Memory failure"), True),
+    321: (_lt("Invalid memory index"), False),
+    322: (_lt("Memory full"), True),
+    330: (_lt("Service centre address unknown"), True),
+    331: (_lt("No network service"), True),
+    332: (_lt("Network timeout"), True),
+    340: (_lt("No +CNMA acknowledgement expected"), True),
+    500: (_lt("Unknown error"), True),
 }
 CME_ERRORS = {
-    0: ("Phone failure", True),
-    1: ("No connection to phone", True),
-    2: ("Phone-adaptor link reserved", True),
-    3: ("Operation not allowed", True),
-    4: ("Operation not supported", True),
-    5: ("PH-SIM PIN required", True),
-    10: ("SIM not inserted", True),
-    11: ("SIM PIN required", True),
-    12: ("SIM PUK required", True),
-    13: ("SIM failure", True),
-    14: ("SIM busy", True),
-    15: ("SIM wrong", True),
-    16: ("Incorrect password", True),
-    17: ("SIM PIN2 required", True),
-    18: ("SIM PUK2 required", True),
-    20: ("Memory full", True),
-    21: ("Invalid index", False),
-    22: ("Not found", False),
-    23: ("Memory failure", True),
-    24: ("Text string too long", False),
-    25: ("Invalid characters in text string", False),
-    26: ("Dial string too long", False),
-    27: ("Invalid characters in dial string", False),
-    30: ("No network service", True),
-    31: ("Network timeout", True),
-    32: ("Network not allowed, emergency calls only", True),
-    100: ("Unknown error", True),
+    0: (_lt("Phone failure"), True),
+    1: (_lt("No connection to phone"), True),
+    2: (_lt("Phone-adaptor link reserved"), True),
+    3: (_lt("Operation not allowed"), True),
+    4: (_lt("Operation not supported"), True),
+    5: (_lt("PH-SIM PIN required"), True),
+    10: (_lt("SIM not inserted"), True),
+    11: (_lt("SIM PIN required"), True),
+    12: (_lt("SIM PUK required"), True),
+    13: (_lt("SIM failure"), True),
+    14: (_lt("SIM busy"), True),
+    15: (_lt("SIM wrong"), True),
+    16: (_lt("Incorrect password"), True),
+    17: (_lt("SIM PIN2 required"), True),
+    18: (_lt("SIM PUK2 required"), True),
+    20: (_lt("Memory full"), True),
+    21: (_lt("Invalid index"), False),
+    22: (_lt("Not found"), False),
+    23: (_lt("Memory failure"), True),
+    24: (_lt("Text string too long"), False),
+    25: (_lt("Invalid characters in text string"), False),
+    26: (_lt("Dial string too long"), False),
+    27: (_lt("Invalid characters in dial string"), False),
+    30: (_lt("No network service"), True),
+    31: (_lt("Network timeout"), True),
+    32: (_lt("Network not allowed, emergency calls only"), True),
+    100: (_lt("Unknown error"), True),
 }
 
 # Errors that stop the whole line (no point in trying the next message).
@@ -156,12 +159,12 @@ FAILURE_TYPES = {
 }
 
 REGISTRATION = {
-    0: ("not_registered", "not registered, not searching"),
-    1: ("home", "registered on the home network"),
-    2: ("searching", "searching for a network"),
-    3: ("denied", "registration denied"),
-    4: ("unknown", "registration state unknown"),
-    5: ("roaming", "registered, roaming"),
+    0: ("not_registered", _lt("not registered, not searching")),
+    1: ("home", _lt("registered on the home network")),
+    2: ("searching", _lt("searching for a network")),
+    3: ("denied", _lt("registration denied")),
+    4: ("unknown", _lt("registration state unknown")),
+    5: ("roaming", _lt("registered, roaming")),
 }
 
 URC_PREFIXES = (
@@ -188,6 +191,10 @@ class ModemError(Exception):
     ``transient``: another try (later, or through another provider) may work.
     ``line_fault``: the modem, its SIM or its network is down, the following
     messages would fail the same way.
+
+    >>> err = ModemError(_lt("The modem port is not open."))
+    >>> err.message, str(err)
+    ('The modem port is not open.', 'The modem port is not open.')
     """
 
     maybe_sent = False  # the PDU may have reached the network (in doubt)
@@ -201,8 +208,12 @@ class ModemError(Exception):
         line_fault=False,
         failure_type=None,
     ):
-        super().__init__(message)
-        self.message = message
+        # ``sentence`` is what a user reads (a lazy sentence, translated by
+        # the provider client into its language); ``message`` the same in
+        # English, for logs and for the driver's own decisions.
+        self.sentence = message
+        self.message = translate(message, "en_US")
+        super().__init__(self.message)
         self.code = code
         self.kind = kind
         self.transient = transient
@@ -224,12 +235,21 @@ def error_from_code(kind, code, command=None):
     text, transient = table.get(code, (None, True))
     if text is None:
         if kind == "CMS" and code >= 512:
-            text = f"Manufacturer-specific error {code}"
+            text = _lt("Manufacturer-specific error %(code)s", code=code)
         else:
-            text = f"Unknown error {code}"
-    message = f"{text} (+{kind} ERROR: {code})"
+            text = _lt("Unknown error %(code)s", code=code)
     if command:
-        message = f"{message} on {command}"
+        message = _lt(
+            "%(error)s (+%(kind)s ERROR: %(code)s) on %(command)s",
+            error=text,
+            kind=kind,
+            code=code,
+            command=command,
+        )
+    else:
+        message = _lt(
+            "%(error)s (+%(kind)s ERROR: %(code)s)", error=text, kind=kind, code=code
+        )
     return ModemError(
         message,
         code=code,
@@ -258,6 +278,16 @@ class StoredMessage:
     stat: int  # 0 received unread, 1 received read, 2 stored unsent, 3 sent
     pdu: str
     mem: str = "SM"
+
+
+# How a user reads Signal.quality.
+SIGNAL_QUALITY = {
+    "excellent": _lt("excellent"),
+    "good": _lt("good"),
+    "fair": _lt("fair"),
+    "poor": _lt("poor"),
+    "unknown": _lt("unknown"),
+}
 
 
 @dataclasses.dataclass
@@ -351,7 +381,12 @@ class ModemDriver:
             )
         except (serial.SerialException, ValueError, OSError) as exc:
             raise ModemError(
-                f"Cannot open the modem port {self.port}: {exc}", line_fault=True
+                _lt(
+                    "Cannot open the modem port %(port)s: %(error)s",
+                    port=self.port,
+                    error=str(exc),
+                ),
+                line_fault=True,
             ) from exc
         return self
 
@@ -377,13 +412,14 @@ class ModemDriver:
     # -- low level --------------------------------------------------------------
     def _write(self, text):
         if self._serial is None:
-            raise ModemError("The modem port is not open", line_fault=True)
+            raise ModemError(_lt("The modem port is not open."), line_fault=True)
         try:
             self._serial.write(text.encode("latin-1"))
             self._serial.flush()
         except (serial.SerialException, OSError) as exc:
             raise ModemError(
-                f"Writing to the modem failed: {exc}", line_fault=True
+                _lt("Writing to the modem failed: %(error)s", error=str(exc)),
+                line_fault=True,
             ) from exc
 
     def _read_some(self):
@@ -392,7 +428,8 @@ class ModemDriver:
             data = self._serial.read(waiting or 1)
         except (serial.SerialException, OSError) as exc:
             raise ModemError(
-                f"Reading from the modem failed: {exc}", line_fault=True
+                _lt("Reading from the modem failed: %(error)s", error=str(exc)),
+                line_fault=True,
             ) from exc
         self._buffer.extend(data)
         return bool(data)
@@ -425,7 +462,12 @@ class ModemDriver:
             if line is not None:
                 return line
             if time.monotonic() >= deadline:
-                raise ModemTimeout(f"No {what} from the modem within the time limit")
+                raise ModemTimeout(
+                    _lt(
+                        "No %(answer)s from the modem within the time limit.",
+                        answer=what,
+                    )
+                )
             self._read_some()
 
     def _take_urc(self, line, deadline):
@@ -479,7 +521,8 @@ class ModemDriver:
                 self._read_some()
         except (serial.SerialException, OSError) as exc:
             raise ModemError(
-                f"Reading from the modem failed: {exc}", line_fault=True
+                _lt("Reading from the modem failed: %(error)s", error=str(exc)),
+                line_fault=True,
             ) from exc
         while True:
             line = self._pop_line()
@@ -515,12 +558,17 @@ class ModemDriver:
                     if not self._pending():
                         break
                     if time.monotonic() >= deadline:
-                        raise ModemTimeout("The modem does not stop talking")
+                        raise ModemTimeout(_lt("The modem does not stop talking."))
                     while (line := self._pop_line()) is not None:
                         self._discard(line, deadline)
                     self._read_some()
             except ModemTimeout as exc:
-                raise ModemTimeout(f"The modem does not answer to AT ({exc})") from exc
+                raise ModemTimeout(
+                    _lt(
+                        "The modem does not answer to AT (%(error)s).",
+                        error=exc.sentence,
+                    )
+                ) from exc
             self._buffer.clear()
             self._dirty = False
 
@@ -548,7 +596,7 @@ class ModemDriver:
 
     def _prepare(self, deadline):
         if self._serial is None:
-            raise ModemError("The modem port is not open", line_fault=True)
+            raise ModemError(_lt("The modem port is not open."), line_fault=True)
         if self._dirty:
             self.resync(deadline)
         else:
@@ -576,18 +624,36 @@ class ModemDriver:
                 code = int(value)
             except ValueError:
                 raise ModemError(
-                    f"{value} (+{kind} ERROR) on {command}", kind=kind
+                    _lt(
+                        "%(error)s (+%(kind)s ERROR) on %(command)s",
+                        error=value,
+                        kind=kind,
+                        command=command,
+                    ),
+                    kind=kind,
                 ) from None
             raise error_from_code(kind, code, command)
         if line in FINAL_ERRORS:
-            raise ModemError(f"The modem answered {line} to {command}")
+            raise ModemError(
+                _lt(
+                    "The modem answered %(answer)s to %(command)s.",
+                    answer=line,
+                    command=command,
+                ),
+            )
 
     def _query(self, command, prefix, timeout=None):
         """The values after ``prefix`` in the answer to ``command``."""
         for line in self.command(command, timeout=timeout):
             if line.startswith(prefix):
                 return line[len(prefix) :].strip()
-        raise ModemError(f"No {prefix} in the answer to {command}")
+        raise ModemError(
+            _lt(
+                "No %(prefix)s in the answer to %(command)s.",
+                prefix=prefix,
+                command=command,
+            )
+        )
 
     # -- setup --------------------------------------------------------------------
     def initialize(self):
@@ -618,12 +684,12 @@ class ModemDriver:
         if state == "SIM PIN":
             if not self.pin:
                 raise ModemError(
-                    "The SIM card asks for its PIN: set the PIN on the provider.",
+                    _lt("The SIM card asks for its PIN: set the PIN on the provider."),
                     line_fault=True,
                 )
             if not re.fullmatch(r"\d{4,8}", self.pin):
                 raise ModemError(
-                    "The SIM PIN must be 4 to 8 digits.",
+                    _lt("The SIM PIN must be 4 to 8 digits."),
                     transient=False,
                     line_fault=True,
                 )
@@ -631,8 +697,11 @@ class ModemDriver:
                 self.command(f'AT+CPIN="{self.pin}"')
             except ModemError as exc:
                 raise ModemError(
-                    f"The SIM card refused the PIN: {exc.message}. Check it before "
-                    "trying again: after 3 wrong PINs the SIM needs its PUK.",
+                    _lt(
+                        "The SIM card refused the PIN: %(error)s. Check it before "
+                        "trying again: after 3 wrong PINs the SIM needs its PUK.",
+                        error=exc.sentence,
+                    ),
                     code=exc.code,
                     kind=exc.kind,
                     line_fault=True,
@@ -646,14 +715,16 @@ class ModemDriver:
                     if exc.code != 14:  # SIM busy: it is starting
                         raise
                 if time.monotonic() >= deadline:
-                    raise ModemError("The SIM card is not ready after the PIN.")
+                    raise ModemError(_lt("The SIM card is not ready after the PIN."))
                 time.sleep(0.2)
         if state == "SIM PUK":
             raise ModemError(
-                "The SIM card is blocked: it needs its PUK (put it in a phone).",
+                _lt("The SIM card is blocked: it needs its PUK (put it in a phone)."),
                 line_fault=True,
             )
-        raise ModemError(f"The SIM card is not ready ({state}).", line_fault=True)
+        raise ModemError(
+            _lt("The SIM card is not ready (%(state)s).", state=state), line_fault=True
+        )
 
     def _select_storage(self):
         for command in ('AT+CPMS="SM","SM","SM"', 'AT+CPMS="SM","SM"', 'AT+CPMS="SM"'):
@@ -708,7 +779,13 @@ class ModemDriver:
                         # before anything else is written
                         self._dirty = True
                         self._write(ESC)
-                        raise ModemError(f"Unexpected answer to {command}: {token!r}")
+                        raise ModemError(
+                            _lt(
+                                "Unexpected answer to %(command)s: %(answer)s",
+                                command=command,
+                                answer=repr(token),
+                            )
+                        )
             except ModemTimeout:
                 self._dirty = True
                 self._write(ESC)
@@ -734,7 +811,7 @@ class ModemDriver:
                     continue
                 if token == "OK":
                     if reference is None:
-                        raise ModemError("The modem gave no message reference")
+                        raise ModemError(_lt("The modem gave no message reference."))
                     return reference
                 match = re.match(r"\+CMGS:\s*(\d+)", token)
                 if match:
@@ -746,8 +823,11 @@ class ModemDriver:
         except ModemTimeout as exc:
             self._dirty = True
             raise ModemTimeout(
-                f"The modem did not confirm the message within "
-                f"{self.send_timeout:g} s; it may have been sent.",
+                _lt(
+                    "The modem did not confirm the message within %(seconds)s s; "
+                    "it may have been sent.",
+                    seconds=format(self.send_timeout, "g"),
+                ),
                 maybe_sent=True,
             ) from exc
         except ModemError as exc:
@@ -755,8 +835,11 @@ class ModemDriver:
                 raise  # refused by the modem: not sent
             self._dirty = True
             doubt = ModemError(
-                f"{exc.message}, after the message was handed to the modem; "
-                "it may have been sent.",
+                _lt(
+                    "%(error)s, after the message was handed to the modem; it may "
+                    "have been sent.",
+                    error=exc.sentence,
+                ),
                 line_fault=exc.line_fault,
             )
             doubt.maybe_sent = True
@@ -768,7 +851,9 @@ class ModemDriver:
         values = answer.split(",")
         rssi = _int_or(values[0], None)
         if rssi is None:
-            raise ModemError(f"Unreadable answer to AT+CSQ: {answer!r}")
+            raise ModemError(
+                _lt("Unreadable answer to AT+CSQ: %(answer)s", answer=repr(answer))
+            )
         ber = _int_or(values[1], 99) if len(values) > 1 else 99
         return Signal(rssi, ber, rssi_to_dbm(rssi))
 
@@ -778,14 +863,20 @@ class ModemDriver:
         values = answer.split(",")
         stat = _int_or(values[1] if len(values) > 1 else values[0], None)
         if stat is None:
-            raise ModemError(f"Unreadable answer to AT+CREG?: {answer!r}")
-        key, text = REGISTRATION.get(stat, ("unknown", f"registration state {stat}"))
+            raise ModemError(
+                _lt("Unreadable answer to AT+CREG?: %(answer)s", answer=repr(answer))
+            )
+        key, text = REGISTRATION.get(
+            stat, ("unknown", _lt("registration state %(state)s", state=stat))
+        )
         return stat, key, text
 
     def ussd(self, code, timeout=None):
         """Send a USSD request such as ``*100#``; return the network's text."""
         if not re.fullmatch(r"[0-9*#+]{1,40}", code or ""):
-            raise ModemError(f"{code!r} is not a USSD code", transient=False)
+            raise ModemError(
+                _lt("%(code)s is not a USSD code.", code=repr(code)), transient=False
+            )
         timeout = timeout or max(self.timeout, 15.0)
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -799,7 +890,12 @@ class ModemDriver:
                     token = self._next_token(deadline, what="USSD answer")
                 except ModemTimeout as exc:
                     raise ModemTimeout(
-                        f"No answer from the network to {code} within {timeout:g} s"
+                        _lt(
+                            "No answer from the network to %(code)s within "
+                            "%(seconds)s s.",
+                            code=code,
+                            seconds=format(timeout, "g"),
+                        )
                     ) from exc
                 self._raise_if_error(token, "AT+CUSD")
                 if not self._take_urc(token, deadline):
@@ -902,12 +998,12 @@ def parse_cusd(line):
     dcs = _int_or(rest[match.end() :].lstrip(",").strip(), 15) if match else 15
     if status == 4:
         raise ModemError(
-            "The network does not support this USSD code.", transient=False
+            _lt("The network does not support this USSD code."), transient=False
         )
     if status == 5:
-        raise ModemTimeout("The USSD session timed out on the network")
+        raise ModemTimeout(_lt("The USSD session timed out on the network."))
     if not text and status == 2:
-        raise ModemError("The network ended the USSD session without an answer.")
+        raise ModemError(_lt("The network ended the USSD session without an answer."))
     return decode_ussd_text(text, dcs)
 
 

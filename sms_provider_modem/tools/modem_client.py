@@ -28,11 +28,13 @@ import random
 import re
 
 from odoo.addons.sms_mailing.tools import provider as api
+from odoo.addons.sms_mailing.tools.i18n import lazy_translate, translate
 
 from . import pdu as pdu_codec
-from .modem import ModemDriver, ModemError, ModemTimeout
+from .modem import SIGNAL_QUALITY, ModemDriver, ModemError, ModemTimeout
 
 _logger = logging.getLogger(__name__)
+_lt = lazy_translate(__name__)
 
 
 @dataclasses.dataclass
@@ -68,6 +70,7 @@ class ModemClient(api.SmsProviderClient):
     max_inflight = 1  # one serial line: one message at a time
     max_lanes = 1
     one_line = True  # the core locks the line around each session
+    hands_over_each = True  # a message is in doubt once its first PDU is written
     supports_status = False  # delivery reports come from the modem itself
 
     def __init__(self, config, driver_factory=ModemDriver):
@@ -98,7 +101,7 @@ class ModemClient(api.SmsProviderClient):
                 driver.initialize()
             except ModemError as exc:
                 driver.close()
-                raise _provider_error(exc) from exc
+                raise self._provider_error(exc) from exc
             self._driver = driver
         return self._driver
 
@@ -114,7 +117,7 @@ class ModemClient(api.SmsProviderClient):
     # -- sending ------------------------------------------------------------
     def send(self, messages):
         if not self.config.get("port"):
-            raise api.ProviderError("No modem port is configured.", transient=True)
+            raise self.error(_lt("No modem port is configured."), transient=True)
         driver = self.driver
         results = []
         line_down = None
@@ -125,9 +128,12 @@ class ModemClient(api.SmsProviderClient):
                         message.key,
                         api.TRANSIENT,
                         failure_type="sms_server",
-                        error=(
-                            f"Not sent: the modem line failed on an earlier "
-                            f"message ({line_down}); it will be tried again."
+                        error=self.translate(
+                            _lt(
+                                "Not sent: the modem line failed on an earlier "
+                                "message (%(error)s); it will be tried again.",
+                                error=line_down,
+                            )
                         ),
                     )
                 )
@@ -151,14 +157,20 @@ class ModemClient(api.SmsProviderClient):
             )
         except pdu_codec.PduError as exc:
             failure = "sms_number_format" if "number" in str(exc) else "unknown"
-            return _result(message, api.PERMANENT, str(exc), failure), None
+            error = self.translate(exc.sentence)
+            return _result(message, api.PERMANENT, error, failure), None
         max_parts = self.config.get("max_parts")
         if max_parts and len(pdus) > max_parts:
-            error = (
-                f"The message takes {len(pdus)} parts, more than the {max_parts} "
-                "allowed."
+            error = self.translate(
+                _lt(
+                    "The message takes %(parts)s parts, more than the %(limit)s "
+                    "allowed.",
+                    parts=len(pdus),
+                    limit=max_parts,
+                )
             )
             return _result(message, api.PERMANENT, error, "unknown"), None
+        self.handing_over(message.key)
         references = []
         for part in pdus:
             try:
@@ -176,24 +188,32 @@ class ModemClient(api.SmsProviderClient):
         )
 
     def _failed_part(self, message, exc, references, total):
-        fault = exc.message if exc.line_fault else None
+        sentence = self.translate(exc.sentence)
+        fault = sentence if exc.line_fault else None
         maybe_sent = getattr(exc, "maybe_sent", False)
         if references or maybe_sent:
             # Part of it (maybe all) is on its way: sending it again would give
             # the recipient the beginning twice.
-            error = (
-                f"{exc.message} {len(references)} of {total} parts were confirmed "
-                "before that; the message is not sent again so that nobody gets "
-                "it twice."
+            error = self.translate(
+                _lt(
+                    "%(error)s %(confirmed)s of %(total)s parts were confirmed "
+                    "before that; the message is not sent again so that nobody "
+                    "gets it twice.",
+                    error=sentence,
+                    confirmed=len(references),
+                    total=total,
+                )
             )
             return _result(message, api.PERMANENT, error, api.FAILURE_IN_DOUBT), fault
         status = api.TRANSIENT if exc.transient else api.PERMANENT
-        return _result(message, status, exc.message, exc.failure_type), fault
+        return _result(message, status, sentence, exc.failure_type), fault
 
     # -- provider state -------------------------------------------------------
     def check_availability(self):
         if not self.config.get("port"):
-            return api.Availability(False, "No modem port is configured.")
+            return api.Availability(
+                False, self.translate(_lt("No modem port is configured."))
+            )
         try:
             driver = self.driver
             signal = driver.signal()
@@ -201,16 +221,22 @@ class ModemClient(api.SmsProviderClient):
         except api.ProviderError as exc:
             return api.Availability(False, exc.message)
         except ModemError as exc:
-            return api.Availability(False, exc.message)
+            return api.Availability(False, self.translate(exc.sentence))
         registered = stat in (1, 5)
         if signal.dbm is None:
-            signal_text = "signal unknown"
+            message = _lt(
+                "SIM ready. Signal: unknown. Network: %(network)s.", network=text
+            )
         else:
-            signal_text = f"signal {signal.dbm} dBm ({signal.quality})"
-        message = f"SIM ready, {signal_text}, {text}."
+            message = _lt(
+                "SIM ready. Signal: %(dbm)s dBm (%(quality)s). Network: %(network)s.",
+                dbm=signal.dbm,
+                quality=SIGNAL_QUALITY[signal.quality],
+                network=text,
+            )
         return api.Availability(
             registered and signal.dbm is not None,
-            message[0].upper() + message[1:],
+            self.translate(message),
             details={
                 "sim": "ready",
                 "signal_dbm": signal.dbm,
@@ -228,7 +254,7 @@ class ModemClient(api.SmsProviderClient):
         try:
             text = self.driver.ussd(code, timeout=self.config.get("ussd_timeout"))
         except ModemError as exc:
-            raise _provider_error(exc) from exc
+            raise self._provider_error(exc) from exc
         return api.Balance(parse_amount(text), text=text)
 
     # cost(): not overridden, the base raises NotSupported and the core uses
@@ -242,7 +268,7 @@ class ModemClient(api.SmsProviderClient):
         try:
             return self._poll(driver)
         except ModemError as exc:
-            raise _provider_error(exc) from exc
+            raise self._provider_error(exc) from exc
 
     def _poll(self, driver):
         # notifications already on their way (a pty hands bytes over a little
@@ -320,7 +346,7 @@ class ModemClient(api.SmsProviderClient):
                 undecodable.append(key)
             return
         if isinstance(decoded, pdu_codec.StatusReport):
-            reports.append(_status_update(decoded, key))
+            reports.append(_status_update(decoded, key, self.lang))
         else:
             reassembler.add(decoded, key)
 
@@ -356,7 +382,7 @@ class ModemClient(api.SmsProviderClient):
                 _logger.warning("Undecodable status report %s: %s", urc.pdu, exc)
                 continue
             if isinstance(decoded, pdu_codec.StatusReport):
-                reports.append(_status_update(decoded, None))
+                reports.append(_status_update(decoded, None, self.lang))
         return pending + reports
 
     def fetch_inbound(self):
@@ -388,8 +414,19 @@ class ModemClient(api.SmsProviderClient):
                     if mem != "SM":
                         driver.select_storage("SM")
         except ModemError as exc:
-            raise _provider_error(exc) from exc
+            raise self._provider_error(exc) from exc
         return deleted
+
+    def _provider_error(self, exc):
+        """The :class:`ProviderError` of a modem error, in the client's language."""
+        if isinstance(exc, api.ProviderError):
+            return exc
+        return self.error(
+            exc.sentence,
+            transient=exc.transient or exc.line_fault or isinstance(exc, ModemTimeout),
+            failure_type="sms_server",
+            code=exc.code,
+        )
 
 
 # -- helpers ------------------------------------------------------------------
@@ -399,18 +436,7 @@ def _result(message, status, error, failure_type):
     )
 
 
-def _provider_error(exc):
-    if isinstance(exc, api.ProviderError):
-        return exc
-    return api.ProviderError(
-        exc.message,
-        transient=exc.transient or exc.line_fault or isinstance(exc, ModemTimeout),
-        failure_type="sms_server",
-        code=exc.code,
-    )
-
-
-def _status_update(report, key):
+def _status_update(report, key, lang=None):
     if report.outcome == pdu_codec.REPORT_DELIVERED:
         state, final = api.STATE_DELIVERED, True
     elif report.outcome == pdu_codec.REPORT_PENDING:
@@ -422,7 +448,9 @@ def _status_update(report, key):
         state=state,
         final=final,
         failure_type=report.failure_type,
-        error=None if state == api.STATE_DELIVERED else report.message,
+        error=None
+        if state == api.STATE_DELIVERED
+        else translate(report.message, lang or "en_US"),
         at=report.discharged_at,
         reference=report.reference,
         recipient=report.recipient,

@@ -1,8 +1,9 @@
 """SMS PDUs of 3GPP TS 23.040: SMS-SUBMIT out, SMS-DELIVER and SMS-STATUS-REPORT in.
 
-Pure Python, no Odoo import. The GSM-7 tables and the splitting into parts come
-from ``sms_mailing.tools.segments`` (TS 23.038); this module only lays the bits
-out on the wire.
+Pure Python, no ORM (Odoo's lazy translation only, for the sentences a user
+may read: status reports, refused numbers). The GSM-7 tables and the splitting
+into parts come from ``sms_mailing.tools.segments`` (TS 23.038); this module
+only lays the bits out on the wire.
 
 >>> pdus = encode_submit("+46708251358", "hellohello", validity_minutes=4 * 1440)
 >>> pdus[0].pdu, pdus[0].length
@@ -19,6 +20,9 @@ import datetime
 import random
 
 from odoo.addons.sms_mailing.tools import segments
+from odoo.addons.sms_mailing.tools.i18n import lazy_translate, translate
+
+_lt = lazy_translate(__name__)
 
 __all__ = [
     "Deliver",
@@ -70,31 +74,31 @@ REPORT_FAILED = "failed"
 
 # Status values with a meaning of their own; the others take their range's.
 _STATUS_TEXTS = {
-    0x00: "Short message received by the recipient",
-    0x01: "Forwarded to the recipient, the service centre cannot confirm delivery",
-    0x02: "Replaced by the service centre",
-    0x20: "Congestion, the service centre is still trying",
-    0x21: "Recipient busy, the service centre is still trying",
-    0x22: "No response from the recipient, the service centre is still trying",
-    0x23: "Service rejected, the service centre is still trying",
-    0x24: "Quality of service not available, the service centre is still trying",
-    0x25: "Error in the recipient's phone, the service centre is still trying",
-    0x40: "Remote procedure error",
-    0x41: "Incompatible destination",
-    0x42: "Connection rejected by the recipient",
-    0x43: "Number not obtainable",
-    0x44: "Quality of service not available",
-    0x45: "No interworking available",
-    0x46: "Validity period expired before delivery",
-    0x47: "Deleted by the sender",
-    0x48: "Deleted by the service centre administration",
-    0x49: "The message does not exist in the service centre",
-    0x60: "Congestion, the service centre gave up",
-    0x61: "Recipient busy, the service centre gave up",
-    0x62: "No response from the recipient, the service centre gave up",
-    0x63: "Service rejected, the service centre gave up",
-    0x64: "Quality of service not available, the service centre gave up",
-    0x65: "Error in the recipient's phone, the service centre gave up",
+    0x00: _lt("Short message received by the recipient"),
+    0x01: _lt("Forwarded to the recipient, the service centre cannot confirm delivery"),
+    0x02: _lt("Replaced by the service centre"),
+    0x20: _lt("Congestion, the service centre is still trying"),
+    0x21: _lt("Recipient busy, the service centre is still trying"),
+    0x22: _lt("No response from the recipient, the service centre is still trying"),
+    0x23: _lt("Service rejected, the service centre is still trying"),
+    0x24: _lt("Quality of service not available, the service centre is still trying"),
+    0x25: _lt("Error in the recipient's phone, the service centre is still trying"),
+    0x40: _lt("Remote procedure error"),
+    0x41: _lt("Incompatible destination"),
+    0x42: _lt("Connection rejected by the recipient"),
+    0x43: _lt("Number not obtainable"),
+    0x44: _lt("Quality of service not available"),
+    0x45: _lt("No interworking available"),
+    0x46: _lt("Validity period expired before delivery"),
+    0x47: _lt("Deleted by the sender"),
+    0x48: _lt("Deleted by the service centre administration"),
+    0x49: _lt("The message does not exist in the service centre"),
+    0x60: _lt("Congestion, the service centre gave up"),
+    0x61: _lt("Recipient busy, the service centre gave up"),
+    0x62: _lt("No response from the recipient, the service centre gave up"),
+    0x63: _lt("Service rejected, the service centre gave up"),
+    0x64: _lt("Quality of service not available, the service centre gave up"),
+    0x65: _lt("Error in the recipient's phone, the service centre gave up"),
 }
 
 # Odoo delivery failure types for the failed statuses (the default is
@@ -109,7 +113,15 @@ _STATUS_FAILURE_TYPES = {
 
 
 class PduError(ValueError):
-    """A PDU that cannot be built or decoded."""
+    """A PDU that cannot be built or decoded.
+
+    ``sentence`` is what a user reads (lazy, translated by the client);
+    ``str()`` of the error is the same in English, for logs.
+    """
+
+    def __init__(self, message):
+        self.sentence = message
+        super().__init__(translate(message, "en_US"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,9 +244,14 @@ def encode_address(number):
     international = number.startswith("+")
     digits = number.lstrip("+")
     if not digits or not set(digits) <= set("0123456789*#"):
-        raise PduError(f"{number!r} is not a phone number")
+        raise PduError(_lt("%(number)s is not a phone number.", number=repr(number)))
     if len(digits) > 20:
-        raise PduError(f"{number!r} is longer than an address allows (20 digits)")
+        raise PduError(
+            _lt(
+                "%(number)s is longer than an address allows (20 digits).",
+                number=repr(number),
+            )
+        )
     toa = TOA_INTERNATIONAL if international else TOA_UNKNOWN
     return f"{len(digits):02X}{toa:02X}{_semi_octets(digits)}"
 
@@ -317,12 +334,12 @@ def encode_submit(
     ``reference`` (random when not given). ``smsc`` None uses the modem's.
     """
     if not text:
-        raise PduError("an SMS needs a text")
+        raise PduError(_lt("An SMS needs a text."))
     parts = segments.split_parts(text)
     encoding = segments.GSM7 if segments.is_gsm7(text) else segments.UCS2
     total = len(parts)
     if total > 255:
-        raise PduError("a message has at most 255 parts")
+        raise PduError(_lt("A message has at most 255 parts."))
     if total > 1 and reference is None:
         reference = random.randrange(256)
     first_octet = FO_SUBMIT
@@ -558,24 +575,41 @@ def _decode_status_report(reader, smsc):
 def status_meaning(status):
     """``(outcome, sentence, failure_type)`` of a TP-ST value (TS 23.040 9.2.3.15).
 
-    >>> status_meaning(0x00)[0], status_meaning(0x21)[0], status_meaning(0x46)
-    ('delivered', 'pending', ('failed', 'Validity period expired before delivery', \
-'sms_expired'))
+    The sentence is lazy: the provider client translates it.
+
+    >>> status_meaning(0x00)[0], status_meaning(0x21)[0]
+    ('delivered', 'pending')
+    >>> outcome, sentence, failure_type = status_meaning(0x46)
+    >>> outcome, str(sentence), failure_type
+    ('failed', 'Validity period expired before delivery', 'sms_expired')
+    >>> str(status_meaning(0x9A)[1])
+    'Service rejected (status 0x9A)'
     """
     text = _STATUS_TEXTS.get(status)
     if status < 0x20:
-        return REPORT_DELIVERED, text or "Delivered", None
+        return REPORT_DELIVERED, text or _lt("Delivered"), None
     if status < 0x40:
-        return REPORT_PENDING, text or "The service centre is still trying", None
+        return REPORT_PENDING, text or _lt("The service centre is still trying"), None
     failure_type = _STATUS_FAILURE_TYPES.get(status, "sms_not_delivered")
     if status < 0x80:
         return (
             REPORT_FAILED,
-            text or f"Not delivered (status 0x{status:02X})",
+            text
+            or _lt(
+                "Not delivered (status %(status)s)",
+                status=format(status, "#04X").replace("0X", "0x"),
+            ),
             (failure_type),
         )
     # reserved values are to be read as "service rejected"
-    return REPORT_FAILED, f"Service rejected (status 0x{status:02X})", failure_type
+    return (
+        REPORT_FAILED,
+        _lt(
+            "Service rejected (status %(status)s)",
+            status=format(status, "#04X").replace("0X", "0x"),
+        ),
+        failure_type,
+    )
 
 
 # -- multipart reassembly -----------------------------------------------------

@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.sms_mailing.tools import phone, segments
-from odoo.addons.sms_mailing.tools.provider import ProviderError
+from odoo.addons.sms_mailing.tools.exceptions import ProviderError
 
 from ..tools.smsru_client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, SmsRuClient
 

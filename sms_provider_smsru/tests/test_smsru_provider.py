@@ -219,7 +219,7 @@ class TestSmsRuProvider(SmsRuCase):
 
     def test_request_errors_fail_the_batch_with_a_clear_message(self):
         cases = [
-            ({"smsru_api_id": "wrong"}, None, "sms_acc", "api_id"),
+            ({"smsru_api_id": "wrong"}, None, "sms_credentials", "api_id"),
             ({}, 201, "sms_credit", "Insufficient funds"),
             ({"sender": "Unknown"}, None, "sms_acc", "'Unknown' is not approved"),
         ]
@@ -241,7 +241,7 @@ class TestSmsRuProvider(SmsRuCase):
         self.provider.smsru_api_id = False
         sms = self._sms_for_partners(self._partners(1))
         self._run_dispatch()
-        self.assertSmsState(sms, "error", failure_type="sms_acc")
+        self.assertSmsState(sms, "error", failure_type="sms_credentials")
         self.assertFalse(self.server.requests)
 
     # -- status poll ------------------------------------------------------
@@ -396,3 +396,43 @@ class TestSmsRuProvider(SmsRuCase):
             self.provider.smsru_base_url = "sms.ru"
         with self.assertRaises(ValidationError):
             self.provider.smsru_timeout = 0
+
+
+@tagged("post_install", "-at_install")
+class TestSmsRuCardErrors(SmsRuCase):
+    """What a user reads when SMS.ru refuses a message sent from a contact card."""
+
+    def _send_from_card(self, user):
+        partner = self.env["res.partner"].create(
+            {"name": "Пётр", "mobile": "+79251112233"}
+        )
+        wizard = (
+            self.env["sms.partner.send"]
+            .with_user(user)
+            .with_context(default_partner_id=partner.id)
+            .create({"body": "Hello", "provider_id": self.provider.id})
+        )
+        with self.assertRaises(UserError) as caught:
+            wizard.action_send()
+        return str(caught.exception)
+
+    def test_rejected_key_tells_a_crm_user_to_ask_an_administrator(self):
+        self.provider.smsru_api_id = "wrong"
+        crm_user = new_test_user(
+            self.env, login="sms_card_user", groups="base.group_user"
+        )
+        self.assertEqual(
+            self._send_from_card(crm_user),
+            "The SMS to +79251112233 could not be sent: SMS.ru rejected the API "
+            "key (api_id). (code 200: Неправильный api_id) Ask an administrator to "
+            "check the settings of the provider SMS.ru.",
+        )
+        admin = new_test_user(
+            self.env, login="sms_card_admin", groups="base.group_user,base.group_system"
+        )
+        self.assertEqual(
+            self._send_from_card(admin),
+            "The SMS to +79251112233 could not be sent: SMS.ru rejected the API "
+            "key (api_id). (code 200: Неправильный api_id) Check the provider "
+            "SMS.ru in SMS > Configuration > Providers.",
+        )

@@ -20,8 +20,11 @@ import requests
 import urllib3
 
 from odoo.addons.sms_mailing.tools import phone
+from odoo.addons.sms_mailing.tools.exceptions import ProviderError
+from odoo.addons.sms_mailing.tools.i18n import lazy_translate
 from odoo.addons.sms_mailing.tools.provider import (
     ACCEPTED,
+    FAILURE_CREDENTIALS,
     FAILURE_IN_DOUBT,
     PERMANENT,
     STATE_DELIVERED,
@@ -31,11 +34,12 @@ from odoo.addons.sms_mailing.tools.provider import (
     Availability,
     Balance,
     CostEstimate,
-    ProviderError,
     SendResult,
     SmsProviderClient,
     StatusUpdate,
 )
+
+_lt = lazy_translate(__name__)
 
 DEFAULT_BASE_URL = "https://sms.ru"
 DEFAULT_TIMEOUT = 15.0
@@ -43,52 +47,52 @@ CURRENCY = "RUB"
 
 # Request (and per-number) error codes: (sentence, Odoo failure_type).
 REQUEST_ERRORS = {
-    200: (
-        "SMS.ru rejected the API key (api_id): check it in the provider settings.",
-        "sms_acc",
+    200: (_lt("SMS.ru rejected the API key (api_id)."), FAILURE_CREDENTIALS),
+    201: (_lt("Insufficient funds on the SMS.ru account."), "sms_credit"),
+    202: (
+        _lt("SMS.ru rejected the recipient's number as invalid."),
+        "sms_number_format",
     ),
-    201: ("Insufficient funds on the SMS.ru account.", "sms_credit"),
-    202: ("SMS.ru rejected the recipient's number as invalid.", "sms_number_format"),
-    203: ("The message has no text.", "unknown"),
+    203: (_lt("The message has no text."), "unknown"),
     204: (
-        (
+        _lt(
             "The sender name is not approved by SMS.ru: approve it in your SMS.ru "
             "account or leave the sender empty."
         ),
         "sms_acc",
     ),
-    205: ("The message is too long (more than 8 parts).", "unknown"),
+    205: (_lt("The message is too long (more than 8 parts)."), "unknown"),
     206: (
-        "The daily sending limit of the SMS.ru account is reached.",
+        _lt("The daily sending limit of the SMS.ru account is reached."),
         "sms_acc",
     ),
     207: (
-        "SMS.ru cannot send messages to this number.",
+        _lt("SMS.ru cannot send messages to this number."),
         "sms_invalid_destination",
     ),
-    208: ("The deferred sending time is invalid.", "unknown"),
-    209: ("The number is in the SMS.ru stop list.", "sms_blacklist"),
-    210: ("SMS.ru expects a POST request for this method.", "unknown"),
-    211: ("SMS.ru does not know this API method.", "unknown"),
-    212: ("The message text must be UTF-8.", "unknown"),
-    213: ("More than 100 numbers in one SMS.ru request.", "unknown"),
-    220: ("SMS.ru is temporarily unavailable.", "sms_server"),
+    208: (_lt("The deferred sending time is invalid."), "unknown"),
+    209: (_lt("The number is in the SMS.ru stop list."), "sms_blacklist"),
+    210: (_lt("SMS.ru expects a POST request for this method."), "unknown"),
+    211: (_lt("SMS.ru does not know this API method."), "unknown"),
+    212: (_lt("The message text must be UTF-8."), "unknown"),
+    213: (_lt("More than 100 numbers in one SMS.ru request."), "unknown"),
+    220: (_lt("SMS.ru is temporarily unavailable."), "sms_server"),
     230: (
-        "SMS.ru's daily limit of messages to this number is reached.",
+        _lt("SMS.ru's daily limit of messages to this number is reached."),
         "sms_rejected",
     ),
     231: (
-        "SMS.ru refused the same message to this number again within a minute.",
+        _lt("SMS.ru refused the same message to this number again within a minute."),
         "sms_duplicate",
     ),
     232: (
-        "SMS.ru refused the same message to this number again the same day.",
+        _lt("SMS.ru refused the same message to this number again the same day."),
         "sms_duplicate",
     ),
-    300: ("The SMS.ru token has expired.", "sms_acc"),
-    301: ("The SMS.ru credentials are wrong.", "sms_acc"),
-    302: ("The SMS.ru account is not confirmed yet.", "sms_acc"),
-    500: ("SMS.ru reported a server error.", "sms_server"),
+    300: (_lt("The SMS.ru token has expired."), FAILURE_CREDENTIALS),
+    301: (_lt("SMS.ru rejected the login or password."), FAILURE_CREDENTIALS),
+    302: (_lt("The SMS.ru account is not confirmed yet."), "sms_acc"),
+    500: (_lt("SMS.ru reported a server error."), "sms_server"),
 }
 TRANSIENT_CODES = {220, 500}
 
@@ -96,13 +100,16 @@ TRANSIENT_CODES = {220, 500}
 PENDING_CODES = {100, 101, 102}
 DELIVERED_CODES = {103, 110}
 STATUS_FAILURES = {
-    104: ("The message expired before it could be delivered.", "sms_expired"),
-    105: ("The message was deleted by the operator.", "sms_not_delivered"),
-    106: ("The recipient's phone failed to receive the message.", "sms_not_delivered"),
-    107: ("The message was not delivered (unknown reason).", "sms_not_delivered"),
-    108: ("The message was rejected by the operator.", "sms_rejected"),
-    150: ("No route to this number.", "sms_invalid_destination"),
-    -1: ("SMS.ru does not know this message.", "unknown"),
+    104: (_lt("The message expired before it could be delivered."), "sms_expired"),
+    105: (_lt("The message was deleted by the operator."), "sms_not_delivered"),
+    106: (
+        _lt("The recipient's phone failed to receive the message."),
+        "sms_not_delivered",
+    ),
+    107: (_lt("The message was not delivered (unknown reason)."), "sms_not_delivered"),
+    108: (_lt("The message was rejected by the operator."), "sms_rejected"),
+    150: (_lt("No route to this number."), "sms_invalid_destination"),
+    -1: (_lt("SMS.ru does not know this message."), "unknown"),
 }
 
 
@@ -216,9 +223,9 @@ class SmsRuClient(SmsProviderClient):
         nobody receives a message twice.
         """
         if not self.api_id:
-            raise ProviderError(
-                "No SMS.ru API key (api_id) is configured on the provider.",
-                failure_type="sms_acc",
+            raise self.error(
+                _lt("No SMS.ru API key (api_id) is configured on the provider."),
+                failure_type=FAILURE_CREDENTIALS,
             )
         data = dict(params or {})
         data["api_id"] = self.api_id
@@ -228,42 +235,57 @@ class SmsRuClient(SmsProviderClient):
             response = self.session.post(url, data=data, timeout=self.timeout)
         except requests.RequestException as exc:
             if method_path == "sms/send" and _may_have_arrived(exc):
-                raise ProviderError(
-                    "SMS.ru received the request but gave no answer "
-                    f"({type(exc).__name__}): the messages may have been sent. "
-                    "They are not sent again so that nobody gets them twice: "
-                    "check them in your SMS.ru account before a retry.",
+                raise self.error(
+                    _lt(
+                        "SMS.ru received the request but gave no answer: the "
+                        "messages may have been sent. They are not sent again so "
+                        "that nobody gets them twice: check them in your SMS.ru "
+                        "account before a retry."
+                    ),
                     failure_type=FAILURE_IN_DOUBT,
                 ) from exc
             if isinstance(exc, requests.Timeout):
-                raise ProviderError(
-                    f"SMS.ru did not answer within {self.timeout:g} seconds.",
+                raise self.error(
+                    _lt(
+                        "SMS.ru did not answer within %(seconds)s seconds.",
+                        seconds=format(self.timeout, "g"),
+                    ),
                     transient=True,
                 ) from exc
-            raise ProviderError(
-                f"Could not reach SMS.ru at {self.base_url}: {exc}",
+            raise self.error(
+                _lt(
+                    "Cannot reach SMS.ru at %(url)s (network or DNS): check the "
+                    "server's Internet connection. Sending is retried.",
+                    url=self.base_url,
+                ),
                 transient=True,
             ) from exc
         if response.status_code >= 500:
-            raise ProviderError(
-                f"SMS.ru answered HTTP {response.status_code}; it will be retried.",
+            raise self.error(
+                _lt(
+                    "SMS.ru answered HTTP %(status)s; it will be retried.",
+                    status=response.status_code,
+                ),
                 transient=True,
                 code=response.status_code,
             )
         if response.status_code >= 400:
-            raise ProviderError(
-                f"SMS.ru refused the request (HTTP {response.status_code}): "
-                f"check the provider's base URL.",
+            raise self.error(
+                _lt(
+                    "SMS.ru refused the request (HTTP %(status)s): check the "
+                    "provider's base URL.",
+                    status=response.status_code,
+                ),
                 code=response.status_code,
             )
         try:
             payload = response.json()
         except (ValueError, RecursionError) as exc:  # RecursionError: deep nesting
-            raise ProviderError(
-                "SMS.ru sent an answer that is not JSON.", transient=True
+            raise self.error(
+                _lt("SMS.ru sent an answer that is not JSON."), transient=True
             ) from exc
         if not isinstance(payload, dict):
-            raise ProviderError("SMS.ru sent an unexpected answer.", transient=True)
+            raise self.error(_lt("SMS.ru sent an unexpected answer."), transient=True)
         if payload.get("status") != "OK":
             raise self._request_error(
                 _code(payload.get("status_code")), payload.get("status_text")
@@ -274,31 +296,54 @@ class SmsRuClient(SmsProviderClient):
         sentence, failure_type = self._error(code, text)
         transient = code is not None and _is_transient_code(code)
         if code == 204 and self.config.get("sender"):
-            sentence = (
-                f"The sender name {self.config['sender']!r} is not approved by "
-                f"SMS.ru: approve it in your SMS.ru account or leave the sender "
-                f"empty."
+            sentence = self._with_code(
+                _lt(
+                    "The sender name %(sender)s is not approved by SMS.ru: approve "
+                    "it in your SMS.ru account or leave the sender empty.",
+                    sender=repr(self.config["sender"]),
+                ),
+                code,
+                text,
             )
-        return ProviderError(
+        return self.error(
             sentence,
             transient=transient,
             failure_type="sms_server" if transient else failure_type,
             code=code,
         )
 
-    @staticmethod
-    def _error(code, text=None):
+    def _error(self, code, text=None):
         """(sentence, failure_type) for an SMS.ru error code."""
         if code in REQUEST_ERRORS:
             sentence, failure_type = REQUEST_ERRORS[code]
         elif code is not None and 300 <= code < 400:
-            sentence, failure_type = "SMS.ru refused the authentication.", "sms_acc"
+            sentence = _lt("SMS.ru refused the authentication.")
+            failure_type = FAILURE_CREDENTIALS
         elif code is not None and _is_transient_code(code):
-            sentence, failure_type = "SMS.ru reported a server error.", "sms_server"
+            sentence, failure_type = (
+                _lt("SMS.ru reported a server error."),
+                "sms_server",
+            )
         else:
-            sentence, failure_type = "SMS.ru refused the request.", "unknown"
-        details = f" (code {code}: {text})" if text else f" (code {code})"
-        return sentence + details, failure_type
+            sentence, failure_type = _lt("SMS.ru refused the request."), "unknown"
+        return self._with_code(sentence, code, text), failure_type
+
+    def _with_code(self, sentence, code, text=None):
+        """The sentence in the client's language, then SMS.ru's code and its
+        own words (Russian, as SMS.ru writes them) for support."""
+        sentence = self.translate(sentence)
+        if text:
+            return self.translate(
+                _lt(
+                    "%(sentence)s (code %(code)s: %(text)s)",
+                    sentence=sentence,
+                    code=code,
+                    text=text,
+                )
+            )
+        return self.translate(
+            _lt("%(sentence)s (code %(code)s)", sentence=sentence, code=code)
+        )
 
     # -- sending ---------------------------------------------------------
     def _options(self):
@@ -356,7 +401,12 @@ class SmsRuClient(SmsProviderClient):
                         message.key,
                         PERMANENT,
                         failure_type="sms_number_format",
-                        error=f"{message.number!r} is not a valid phone number.",
+                        error=self.translate(
+                            _lt(
+                                "%(number)s is not a valid phone number.",
+                                number=repr(message.number),
+                            )
+                        ),
                     )
                 )
             else:
@@ -414,7 +464,7 @@ class SmsRuClient(SmsProviderClient):
                 message.key,
                 PERMANENT,
                 failure_type="unknown",
-                error="SMS.ru did not report on this number.",
+                error=self.translate(_lt("SMS.ru did not report on this number.")),
             )
         code = _code(entry.get("status_code"))
         if entry.get("status") == "OK" and code == 100 and entry.get("sms_id"):
@@ -481,8 +531,14 @@ class SmsRuClient(SmsProviderClient):
             return Availability(False, exc.message, {"code": exc.code})
         return Availability(
             True,
-            f"Connected to SMS.ru: daily limit {total_limit} messages, "
-            f"{used_today} used today.",
+            self.translate(
+                _lt(
+                    "Connected to SMS.ru: daily limit %(limit)s messages, "
+                    "%(used)s used today.",
+                    limit=total_limit,
+                    used=used_today,
+                )
+            ),
             {"total_limit": total_limit, "used_today": used_today},
         )
 
@@ -515,7 +571,9 @@ class SmsRuClient(SmsProviderClient):
                         StatusUpdate(
                             sms_id,
                             STATE_PENDING,
-                            error="SMS.ru did not report on this message.",
+                            error=self.translate(
+                                _lt("SMS.ru did not report on this message.")
+                            ),
                             transient=True,
                         )
                     )
@@ -543,7 +601,7 @@ class SmsRuClient(SmsProviderClient):
             )
         if code in STATUS_FAILURES:
             sentence, failure_type = STATUS_FAILURES[code]
-            sentence += f" (code {code}: {text})" if text else f" (code {code})"
+            sentence = self._with_code(sentence, code, text)
         else:
             sentence, failure_type = self._error(code, text)
         return StatusUpdate(

@@ -20,7 +20,7 @@ registry.category("web_tour.tours").add("sms_mailing_ru_mailing_form", {
         { trigger: ".o_form_label:contains('Тип запуска')" },
         { trigger: ".o_field_widget[name=launch_type] label:contains('Мгновенный')" },
         { trigger: ".o_field_widget[name=launch_type] label:contains('Отложенный')" },
-        { trigger: ".o_form_label:contains('Общее количество СМС')" },
+        { trigger: ".o_form_label:contains('Всего частей')" },
         { trigger: ".o_field_widget[name=parts_estimate]:contains('2')" },
         {
             content: "Two recipients, one UCS-2 part each at 617.25: the Russian way",
@@ -59,11 +59,11 @@ registry.category("web_tour.tours").add("sms_mailing_ru_send_dialog", {
         {
             content: "The server's cost follows the typing, the Russian way",
             trigger:
-                ".modal .o_sms_segment_cost[data-synced='1']:contains('Стоимость: 617,25 руб')",
+                ".modal .o_sms_segment_cost[data-synced='1']:contains('Стоимость SMS: 617,25 руб')",
         },
         { trigger: ".modal .modal-footer button:contains('Отправить')" },
         {
-            trigger: ".modal .modal-footer button:contains('Отменить')",
+            trigger: ".modal .modal-footer button:contains('Отмена')",
             run: "click",
         },
         { trigger: "body:not(:has(.modal))" },

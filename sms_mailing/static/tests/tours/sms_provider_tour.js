@@ -59,6 +59,11 @@ registry.category("web_tour.tours").add("sms_mailing_providers", {
                 ".o_form_view:not(:has(.o_field_widget[name=price_per_part])) div:contains('Costs come from SMS.ru itself')",
         },
         {
+            content: "An HTTP provider sends requests in parallel",
+            trigger:
+                ".o_form_view:has(.o_field_widget[name=inflight_requests] input):has(.o_field_widget[name=dispatch_lanes] input)",
+        },
+        {
             content: "The sender is SMS.ru's own, on its tab",
             trigger: ".o_form_view:not(:has(.o_field_widget[name=sender]))",
         },
@@ -100,6 +105,12 @@ registry.category("web_tour.tours").add("sms_mailing_providers", {
         {
             trigger: ".o_field_widget[name=provider_type] select",
             run: 'select "modem"',
+        },
+        {
+            content:
+                "A modem sends one message at a time: no requests in flight nor parallel lanes to set",
+            trigger:
+                ".o_form_view:not(:has(.o_field_widget[name=inflight_requests])):not(:has(.o_field_widget[name=dispatch_lanes])) .o_field_widget[name=max_attempts]",
         },
         {
             content: "A SIM card has no sender to choose",

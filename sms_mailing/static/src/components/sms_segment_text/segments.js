@@ -2,7 +2,9 @@
  * SMS encoding and segment counting (3GPP TS 23.038, formerly GSM 03.38).
  *
  * A port of sms_mailing/tools/segments.py: same tables, same rules, same
- * figures (keep both in step). GSM-7 when every character is in the default
+ * figures. Both are checked against one table of cases,
+ * sms_mailing/static/tests/segment_cases.json (pytest and a Hoot unit test):
+ * a new case goes there. GSM-7 when every character is in the default
  * alphabet or its extension table, else UCS-2. One part holds 160 septets / 70
  * UTF-16 units, each part of several 153 / 67. An extension character costs two
  * septets (ESC + code) and the pair is never split across parts; a character

@@ -1,0 +1,152 @@
+"""The SMPP client against the local SMSC (no database): windows, faults,
+receipts and MO on the bind, availability; and the codec with hostile input."""
+
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from odoo.addons.sms_mailing.tools import segments
+from odoo.addons.sms_mailing.tools.provider import (
+    ACCEPTED,
+    FAILURE_IN_DOUBT,
+    PERMANENT,
+    TRANSIENT,
+    OutgoingMessage,
+    ProviderError,
+)
+from odoo.addons.sms_provider_smpp.tests.local_smsc import LocalSmsc
+from odoo.addons.sms_provider_smpp.tools import smpp as codec
+from odoo.addons.sms_provider_smpp.tools.smpp_client import SmppClient
+
+
+@pytest.fixture
+def smsc():
+    with LocalSmsc(system_id="odoo", password="pw") as server:
+        yield server
+
+
+def client_for(smsc, **config):
+    values = {
+        "host": smsc.host,
+        "port": smsc.port,
+        "system_id": "odoo",
+        "password": "pw",
+        "sender": "MyShop",
+        "timeout": 1.0,
+        "window": 10,
+    }
+    values.update(config)
+    return SmppClient(values)
+
+
+def messages(count, body="Hello"):
+    return [OutgoingMessage(f"k{i}", f"+3360000{i:04d}", body) for i in range(count)]
+
+
+def test_window_and_latency_give_the_expected_throughput(smsc):
+    smsc.submit_latency = 0.05
+    client = client_for(smsc, window=10)
+    started = time.monotonic()
+    results = client.send(messages(100))
+    elapsed = time.monotonic() - started
+    assert {r.status for r in results} == {ACCEPTED}
+    assert len({r.provider_message_id for r in results}) == 100
+    # 100 messages, 10 at a time, 50 ms each: 0.5 s, far from 100 x 50 ms
+    assert elapsed < 2.0
+    assert len(smsc.accepted()) == 100
+
+
+def test_rate_limit_spaces_the_submits(smsc):
+    client = client_for(smsc, rate_limit=20)
+    client.send(messages(5))
+    arrivals = [s.received_at for s in smsc.submits]
+    assert arrivals[-1] - arrivals[0] >= 4 / 20 - 0.02
+
+
+def test_throttled_past_the_budget_waits_for_the_next_attempt(smsc):
+    smsc.fail_next_submits(*["throttled"] * 50)
+    client = client_for(smsc, throttle_budget=0.3, window=1)
+    results = {r.key: r for r in client.send(messages(3))}
+    assert {r.status for r in results.values()} == {TRANSIENT}
+    assert "kept refusing" in results["k0"].error
+    assert not smsc.accepted()
+
+
+def test_receipts_and_mo_arrive_on_the_transceiver_bind(smsc):
+    smsc.submit_latency = 0.05
+    smsc.receipt_delay = 0.0
+    smsc.send_mo("+33612345678", "Oui")
+    client = client_for(smsc)
+    results = client.send(messages(3))
+    updates = client.status_updates()
+    assert {u.provider_message_id for u in updates} <= {
+        r.provider_message_id for r in results
+    }
+    assert [(m.number, m.body) for m in client.inbound] == [("+33612345678", "Oui")]
+
+
+def test_bind_refused_raises_a_transient_provider_error(smsc):
+    client = client_for(smsc, password="bad")
+    with pytest.raises(ProviderError) as caught:
+        client.send(messages(1))
+    assert caught.value.transient
+    assert "refused the password of odoo" in caught.value.message
+    assert client.bind_error == caught.value.message
+
+
+def test_silence_after_bind_is_in_doubt(smsc):
+    smsc.fail_next_submits("silence")
+    client = client_for(smsc, timeout=0.3, window=1)
+    results = {r.key: r for r in client.send(messages(2))}
+    assert results["k0"].status == PERMANENT
+    assert results["k0"].failure_type == FAILURE_IN_DOUBT
+    assert results["k1"].status == TRANSIENT  # never submitted
+
+
+def test_fetch_inbound_binds_as_receiver_and_reassembles(smsc):
+    text = "Ответ: да, пожалуйста, позвоните мне завтра после обеда. " * 2
+    smsc.send_mo("+79251234567", text, reverse=True)
+    smsc.send_receipt("A0001", "EXPIRED")
+    client = client_for(smsc, drain_idle=0.3)
+    inbound = client.fetch_inbound()
+    assert [(m.number, m.body) for m in inbound] == [("+79251234567", text)]
+    [update] = client.status_updates()
+    assert (update.provider_message_id, update.failure_type) == ("A0001", "sms_expired")
+    assert smsc.binds[-1].command == "bind_receiver"
+    assert smsc.pending_deliveries() == 0
+
+
+def test_availability(smsc):
+    result = client_for(smsc).check_availability()
+    assert result.available
+    assert result.details["enquire_link_ms"] >= 0
+    smsc.stop()
+    result = client_for(smsc).check_availability()
+    assert not result.available
+    assert "did not answer" in result.message
+
+
+@given(st.text(max_size=400))
+def test_parts_are_the_cores_and_decode_back(body):
+    coding, payloads = codec.encode_message(body, 42)
+    info = segments.analyze(body)
+    assert len(payloads) == info.parts
+    assert coding == (0 if info.encoding == segments.GSM7 else 8)
+    texts = []
+    for payload in payloads:
+        concat, data = codec.split_udh(payload, 0x40 if len(payloads) > 1 else 0)
+        assert len(data) <= 140
+        texts.append(codec.decode_payload(data, coding))
+    assert "".join(texts) == body
+
+
+@given(st.binary(max_size=200), st.integers(0, 255))
+def test_hostile_deliver_sm_bodies_never_crash(data, esm_class):
+    codec.parse_receipt(esm_class, data)
+    concat, payload = codec.split_udh(data, esm_class)
+    if concat:
+        assert 1 <= concat[2] <= concat[1]
+    for coding in (0, 3, 8, 4):
+        assert isinstance(codec.decode_payload(payload, coding), str)
