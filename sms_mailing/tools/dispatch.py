@@ -95,10 +95,11 @@ def outgoing_messages(rows):
     ]
 
 
-def results_by_id(rows, answers, error, gettext):
+def results_by_id(rows, answers, error, _):
     """``{id: SendResult}`` of claimed ``rows`` from what :func:`request`
-    returned. ``gettext(source, **values)`` translates the sentences of
-    results the provider did not give (``env._``).
+    returned. ``_(source, **values)`` translates the sentences of results the
+    provider did not give (``env._``; named ``_`` so that they are exported
+    for translation).
 
     >>> rows = [Claimed(1, "u1", "+331", "Hi", 1, None),
     ...         Claimed(2, "u2", "+332", "Hi", 1, None)]
@@ -129,7 +130,7 @@ def results_by_id(rows, answers, error, gettext):
                 None,
                 provider_api.PERMANENT,
                 failure_type="unknown",
-                error=gettext("Unexpected provider error: %(error)s", error=error),
+                error=_("Unexpected provider error: %(error)s", error=error),
             )
         return {row.id: dataclasses.replace(failed, key=row.uuid) for row in rows}
     missing = None
@@ -141,7 +142,7 @@ def results_by_id(rows, answers, error, gettext):
                 None,
                 provider_api.PERMANENT,
                 failure_type="unknown",
-                error=gettext(
+                error=_(
                     "The provider gave no result for this message; it was not "
                     "sent again so that nobody receives it twice."
                 ),
@@ -152,7 +153,7 @@ def results_by_id(rows, answers, error, gettext):
 
 
 def _plain(source, **values):
-    """A ``gettext`` for examples: the English sentence."""
+    """A translation function for examples: the English sentence."""
     return source % values if values else source
 
 
