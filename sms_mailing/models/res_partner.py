@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
+from ..tools import phone
 from ..tools.macros import split_name
 
 
@@ -58,6 +60,38 @@ class ResPartner(models.Model):
                 reasons[sms.partner_id.id] = labels[sms.failure_type]
         for partner in self:
             partner.sms_exclusion_reason = reasons.get(partner.id, False)
+
+    def _phone_format(
+        self,
+        fname=False,
+        number=False,
+        country=False,
+        force_format="E164",
+        raise_exception=False,
+    ):
+        """No E.164 number longer than E.164 allows (15 digits): phonenumbers
+        calls some such numbers valid (German ones of 16 digits), no SMS
+        provider takes them. The contact's sanitized number is then its other
+        number, or none (invalid for a mailing, as the card and the import
+        say)."""
+        formatted = super()._phone_format(
+            fname=fname,
+            number=number,
+            country=country,
+            force_format=force_format,
+            raise_exception=raise_exception,
+        )
+        if force_format != "E164" or not formatted or phone.is_e164(formatted):
+            return formatted
+        if raise_exception:
+            raise UserError(
+                _(
+                    "%(number)s has more digits than an international number may "
+                    "have (15).",
+                    number=formatted,
+                )
+            )
+        return False
 
     @api.depends("name", "is_company")
     def _compute_sms_names(self):

@@ -183,8 +183,8 @@ class TestMailing(SmsProviderCase):
         self.assertIn(late, mailing.sms_ids.partner_id)
 
     def test_number_longer_than_e164_is_excluded_as_invalid(self):
-        # Odoo sanitizes it (phonenumbers calls it valid), but with +49 it has
-        # 16 digits, one more than E.164 allows: no provider would take it.
+        # phonenumbers calls it valid, but with +49 it has 16 digits, one more
+        # than E.164 allows: no provider would take it.
         long_number = self.env["res.partner"].create(
             {
                 "name": "Lang",
@@ -192,8 +192,21 @@ class TestMailing(SmsProviderCase):
                 "country_id": self.env.ref("base.de").id,
             }
         )
-        self.assertEqual(long_number.phone_sanitized, "+4925000000000000")
-        mailing = self._mailing(partner_ids=[(6, 0, (self.ann | long_number).ids)])
+        self.assertFalse(long_number.phone_sanitized, "not sanitized")
+        # A valid second number is the one the contact gets SMS on.
+        both = self.env["res.partner"].create(
+            {
+                "name": "Zwei",
+                "mobile": "25000000000000",
+                "phone": "+49 1512 3456789",
+                "country_id": self.env.ref("base.de").id,
+            }
+        )
+        self.assertEqual(both.phone_sanitized, "+4915123456789")
+        mailing = self._mailing(
+            group_ids=[], partner_ids=[(6, 0, (self.ann | long_number).ids)]
+        )
+        self.assertEqual(mailing.recipient_estimate, 1, "the estimate agrees")
         self._launch_and_queue(mailing)
         reasons = {
             partner: (sms.state, sms.failure_type)

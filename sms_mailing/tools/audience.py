@@ -31,8 +31,9 @@ def exclusion_reason(e164, raw, optout, blacklisted, seen):
     >>> exclusion_reason(None, "12", True, False, set())
     'sms_number_format'
 
-    Odoo's sanitized number can be longer than E.164 allows (phonenumbers
-    calls some 16-digit German numbers valid): no provider takes it.
+    A sanitized number longer than E.164 allows (phonenumbers calls some
+    16-digit German numbers valid; contacts saved before the partner's
+    sanitizing refused them) is invalid: no provider takes it.
 
     >>> exclusion_reason("+4925000000000000", "25000000000000", False, False, set())
     'sms_number_format'

@@ -836,8 +836,8 @@ class ModemDriver:
             self._dirty = True
             doubt = ModemError(
                 _lt(
-                    "%(error)s, after the message was handed to the modem; it may "
-                    "have been sent.",
+                    "%(error)s The message had already been handed to the modem: "
+                    "it may have been sent.",
                     error=exc.sentence,
                 ),
                 line_fault=exc.line_fault,

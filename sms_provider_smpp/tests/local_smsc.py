@@ -587,7 +587,8 @@ class LocalSmsc:
         )
         connection.send(resp)
         if status == ESME_ROK and receives:
-            self._later(0.005, self._flush_pending)
+            # what was kept for this system_id follows the bind_resp at once
+            self._flush_pending()
 
     def _on_submit(self, connection, pdu, data):
         (sequence,) = struct.unpack(">L", data[12:16])

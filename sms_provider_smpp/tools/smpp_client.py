@@ -228,9 +228,14 @@ class Session:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise SessionLost("no answer")
+            answer = None
+            # Every PDU of the read is handled: a deliver_sm may follow the
+            # awaited answer in the same packet.
             for pdu in self._read(min(left, 0.5)):
                 if self.handle(pdu) and pdu.sequence == sequence:
-                    return pdu
+                    answer = pdu
+            if answer is not None:
+                return answer
 
     def handle(self, pdu):
         """Answer requests of the SMSC; returns True for a response PDU."""

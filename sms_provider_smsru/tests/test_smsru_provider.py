@@ -436,3 +436,20 @@ class TestSmsRuCardErrors(SmsRuCase):
             "key (api_id). (code 200: Неправильный api_id) Check the provider "
             "SMS.ru in SMS > Configuration > Providers.",
         )
+
+    def test_rejected_key_on_a_chatter_sms_is_an_account_error_for_odoo(self):
+        """Odoo's notifications know no "API key rejected": the chatter's
+        failure icon says "Unregistered Account", the SMS says the key."""
+        self.provider.smsru_api_id = "wrong"
+        partner = self.env["res.partner"].create(
+            {"name": "Анна", "mobile": "+79251112244"}
+        )
+        message = partner._message_sms("Hello", partner_ids=partner.ids)
+        sms = self.env["sms.sms"].search([("mail_message_id", "=", message.id)])
+        self._run_dispatch()
+        self.assertSmsState(sms, "error", failure_type="sms_credentials")
+        notification = message.notification_ids
+        self.assertEqual(
+            (notification.notification_status, notification.failure_type),
+            ("exception", "sms_acc"),
+        )
