@@ -29,6 +29,15 @@ from . import pdu as pdu_codec
 _logger = logging.getLogger(__name__)
 _lt = lazy_translate(__name__)
 
+
+def _seconds(value):
+    """Seconds as a sentence shows them: ``2.0`` -> ``"2"``, ``0.3`` -> ``"0.3"``.
+
+    (Not an f-string inside ``_lt()``: the term extractor evaluates those.)
+    """
+    return format(value, "g")
+
+
 CTRL_Z = "\x1a"
 ESC = "\x1b"
 
@@ -826,7 +835,7 @@ class ModemDriver:
                 _lt(
                     "The modem did not confirm the message within %(seconds)s s; "
                     "it may have been sent.",
-                    seconds=format(self.send_timeout, "g"),
+                    seconds=_seconds(self.send_timeout),
                 ),
                 maybe_sent=True,
             ) from exc
@@ -894,7 +903,7 @@ class ModemDriver:
                             "No answer from the network to %(code)s within "
                             "%(seconds)s s.",
                             code=code,
-                            seconds=format(timeout, "g"),
+                            seconds=_seconds(timeout),
                         )
                     ) from exc
                 self._raise_if_error(token, "AT+CUSD")

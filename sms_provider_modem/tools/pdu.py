@@ -24,6 +24,13 @@ from odoo.addons.sms_mailing.tools.i18n import lazy_translate, translate
 
 _lt = lazy_translate(__name__)
 
+
+def _hex(octet):
+    """``0x1A``: an octet as status texts show it (an f-string inside ``_lt()``
+    would be evaluated by the term extractor)."""
+    return "0x%02X" % octet  # noqa: UP031
+
+
 __all__ = [
     "Deliver",
     "PduError",
@@ -594,20 +601,13 @@ def status_meaning(status):
     if status < 0x80:
         return (
             REPORT_FAILED,
-            text
-            or _lt(
-                "Not delivered (status %(status)s)",
-                status=format(status, "#04X").replace("0X", "0x"),
-            ),
+            text or _lt("Not delivered (status %(status)s)", status=_hex(status)),
             (failure_type),
         )
     # reserved values are to be read as "service rejected"
     return (
         REPORT_FAILED,
-        _lt(
-            "Service rejected (status %(status)s)",
-            status=format(status, "#04X").replace("0X", "0x"),
-        ),
+        _lt("Service rejected (status %(status)s)", status=_hex(status)),
         failure_type,
     )
 
