@@ -30,6 +30,37 @@ class ResPartner(models.Model):
         "Last name", compute="_compute_sms_names", help="For SMS macros."
     )
 
+    sms_exclusion_reason = fields.Char(
+        "Reason",
+        compute="_compute_sms_exclusion_reason",
+        groups="sms_mailing.group_sms_user",
+        help="Why the contact gets no SMS of the mailing whose excluded contacts "
+        "are listed.",
+    )
+
+    @api.depends_context("sms_exclusion_mailing_id")
+    def _compute_sms_exclusion_reason(self):
+        reasons = {}
+        mailing_id = self.env.context.get("sms_exclusion_mailing_id")
+        mailing = self.env["sms.mailing"]
+        if mailing_id and isinstance(mailing_id, int):
+            mailing = mailing.browse(mailing_id).exists()
+        if mailing:
+            labels = mailing._exclusion_labels()
+            # No sudo: the user's rights on the mailing's messages apply.
+            for sms in self.env["sms.sms"].search_fetch(
+                [
+                    ("sms_mailing_id", "=", mailing.id),
+                    ("partner_id", "in", self.ids),
+                    ("state", "=", "canceled"),
+                    ("failure_type", "in", list(labels)),
+                ],
+                ["partner_id", "failure_type"],
+            ):
+                reasons[sms.partner_id.id] = labels[sms.failure_type]
+        for partner in self:
+            partner.sms_exclusion_reason = reasons.get(partner.id, False)
+
     def _phone_format(
         self,
         fname=False,

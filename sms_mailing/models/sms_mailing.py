@@ -5,7 +5,9 @@ actions of its form. The rest of ``sms.mailing`` lives by concern in
 launch), ``sms_mailing_queue.py`` (the queuing cron) and
 ``sms_mailing_statistics.py`` (after launch)."""
 
-from odoo import _, api, fields, models
+from markupsafe import Markup
+
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools.audience import EXCLUSIONS
@@ -102,9 +104,12 @@ class SmsMailing(models.Model):
     final_body_sample = fields.Text(
         "Text as sent",
         compute="_compute_body_info",
-        help="The text with the "
-        "opt-out line and short links, as a recipient receives it (macros not "
-        "filled).",
+        help="The text a recipient receives, for the first recipient of the "
+        "audience (as Check shows it): macros filled, with the opt-out line and "
+        "short links.",
+    )
+    final_body_sample_partner_id = fields.Many2one(
+        "res.partner", "Shown for", compute="_compute_body_info"
     )
     launch_type = fields.Selection(
         [("immediate", "Immediately"), ("deferred", "At a given date")],
@@ -172,7 +177,12 @@ class SmsMailing(models.Model):
         compute="_compute_statistics",
         help="Parts of every message queued at launch (the real total).",
     )
-    parts_total = fields.Integer("Parts sent", compute="_compute_statistics")
+    parts_total = fields.Integer(
+        "Parts sent",
+        compute="_compute_statistics",
+        help="Parts that left: those of the messages a provider took. A message "
+        "refused at sending (rejected key, bad number) counts none.",
+    )
     currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
     cost_total = fields.Monetary("Cost", compute="_compute_statistics")
     progress = fields.Float(compute="_compute_statistics")
@@ -195,6 +205,11 @@ class SmsMailing(models.Model):
     )
     parts_estimate = fields.Integer("Total parts", compute="_compute_estimate")
     cost_estimate = fields.Monetary("Estimated cost", compute="_compute_estimate")
+    cost_unknown = fields.Boolean(
+        compute="_compute_estimate",
+        help="The cost could not be estimated (the note says why): the form "
+        "says Unknown, never 0.",
+    )
     estimate_note = fields.Char(compute="_compute_estimate")
     body_parts = fields.Integer(
         "Parts per message",
@@ -363,6 +378,17 @@ class SmsMailing(models.Model):
         return template
 
     def action_launch(self):
+        # The estimate's figures, read before the launch empties them.
+        figures = (
+            {
+                "recipients": self.recipient_estimate,
+                "parts": self.parts_estimate,
+                "cost": self.cost_estimate,
+                "cost_unknown": self.cost_unknown,
+            }
+            if len(self) == 1
+            else None
+        )
         for mailing in self:
             mailing._check_launchable()
             if mailing.link_tracking:
@@ -384,7 +410,61 @@ class SmsMailing(models.Model):
                 values.update(state="sending", launched_at=fields.Datetime.now())
             mailing.write(values)
         self.env.ref("sms_mailing.ir_cron_sms_mailing_process")._trigger()
-        return True
+        if figures is None:
+            return True
+        return self._launch_notification(**figures)
+
+    def _launch_notification(self, recipients, parts, cost, cost_unknown):
+        """What the user reads after Launch: recipients, parts and cost (the
+        estimate's figures at launch), as one sentence."""
+        self.ensure_one()
+        values = {"recipients": recipients, "parts": parts}
+        cost = tools.format_amount(self.env, cost, self.currency_id)
+        if self.state == "scheduled":
+            date = tools.format_datetime(
+                self.env, self.start_date, tz=self.env.user.tz, dt_format=False
+            )
+            message = (
+                _(
+                    "Mailing scheduled for %(date)s: %(recipients)s recipients, "
+                    "%(parts)s parts; the cost is unknown.",
+                    date=date,
+                    **values,
+                )
+                if cost_unknown
+                else _(
+                    "Mailing scheduled for %(date)s: %(recipients)s recipients, "
+                    "%(parts)s parts, cost %(cost)s.",
+                    date=date,
+                    cost=cost,
+                    **values,
+                )
+            )
+        else:
+            message = (
+                _(
+                    "Mailing launched: %(recipients)s recipients, %(parts)s "
+                    "parts; the cost is unknown.",
+                    **values,
+                )
+                if cost_unknown
+                else _(
+                    "Mailing launched: %(recipients)s recipients, %(parts)s "
+                    "parts, cost %(cost)s.",
+                    cost=cost,
+                    **values,
+                )
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                # No title: the sentence says it all ("Mailing launched: ...").
+                "message": message,
+                "type": "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_cancel(self):
         for mailing in self:
@@ -403,7 +483,9 @@ class SmsMailing(models.Model):
         )
         outgoing._set_state("canceled")
         for mailing in self:
-            mailing.message_post(
+            # A log note, as Odoo logs what happens to a record: it notifies
+            # nobody, so it needs no sender email (a manager may have none).
+            mailing._message_log(
                 body=_(
                     "Mailing canceled: %(count)s messages not yet sent were canceled.",
                     count=len(
@@ -486,9 +568,12 @@ class SmsMailing(models.Model):
             "context": {"default_mailing_id": self.id},
         }
 
-    def _action_view_sms(self, domain, name, group_by=None, first_view="list"):
+    def _action_view_sms(
+        self, domain, name, group_by=None, first_view="list", empty=None
+    ):
         """The messages of the mailing matching ``domain``, titled ``name`` (what
-        was clicked), opening on ``first_view``."""
+        was clicked), opening on ``first_view``; ``empty`` is ``(title, text)``,
+        the page shown when there are none (each counter its own)."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "sms_mailing.sms_sms_action"
         )
@@ -508,14 +593,36 @@ class SmsMailing(models.Model):
             + domain,
             context=context,
         )
+        if empty:
+            action["help"] = self._empty_help(*empty)
         return action
+
+    @api.model
+    def _empty_help(self, title, text):
+        return Markup('<p class="o_view_nocontent_empty_folder">%s</p><p>%s</p>') % (
+            title,
+            text,
+        )
 
     def action_view_clicked(self):
-        action = self._action_view_sms([("clicked", "=", True)], _("Clicked"))
-        return action
+        return self._action_view_sms(
+            [("clicked", "=", True)],
+            _("Clicked"),
+            empty=(
+                _("No click yet"),
+                _("Recipients who open a tracked link of the text are listed here."),
+            ),
+        )
 
     def action_view_optout(self):
-        return self._action_view_sms([("optout_at", "!=", False)], _("Opted out"))
+        return self._action_view_sms(
+            [("optout_at", "!=", False)],
+            _("Opted out"),
+            empty=(
+                _("Nobody opted out"),
+                _("Recipients who use the opt-out link of the text are listed here."),
+            ),
+        )
 
     def action_view_links(self):
         self.ensure_one()
@@ -569,27 +676,84 @@ class SmsMailing(models.Model):
                 ("failure_type", "in", list(EXCLUSIONS)),
             ],
             _("Recipients"),
+            empty=(
+                _("No recipient"),
+                _("The messages of this mailing are listed here once it is launched."),
+            ),
         )
 
     def action_view_excluded(self):
-        return self._action_view_sms(
-            [("state", "=", "canceled"), ("failure_type", "in", list(EXCLUSIONS))],
-            _("Excluded"),
-            group_by="failure_type",
-        )
+        """The contacts of the audience who get no SMS, each with the reason
+        in the words of the Exclusions tab (contacts, not messages: an
+        excluded contact has no message text, and often no number)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Excluded"),
+            "display_name": _("Excluded"),
+            "res_model": "res.partner",
+            "view_mode": "list,form",
+            "views": [
+                (
+                    self.env.ref("sms_mailing.res_partner_view_list_sms_excluded").id,
+                    "list",
+                ),
+                (False, "form"),
+            ],
+            # The user's own rights on the messages apply (no sudo).
+            "domain": [
+                (
+                    "sms_ids",
+                    "any",
+                    [
+                        ("sms_mailing_id", "=", self.id),
+                        ("is_test", "=", False),
+                        ("state", "=", "canceled"),
+                        ("failure_type", "in", list(EXCLUSIONS)),
+                    ],
+                )
+            ],
+            "context": {"create": False, "sms_exclusion_mailing_id": self.id},
+            "help": self._empty_help(
+                _("No excluded contact"),
+                _(
+                    "Contacts of the audience who get no SMS (no number, invalid "
+                    "number, Do not use SMS, blacklisted, same number as another "
+                    "contact) are listed here."
+                ),
+            ),
+        }
 
     def action_view_queued(self):
         return self._action_view_sms(
-            [("state", "in", ("outgoing", "process"))], _("In queue")
+            [("state", "in", ("outgoing", "process"))],
+            _("In queue"),
+            empty=(
+                _("No SMS in the queue"),
+                _("Messages waiting to be handed to a provider are listed here."),
+            ),
         )
 
     def action_view_sent(self):
-        return self._action_view_sms([("state", "in", ("pending", "sent"))], _("Sent"))
+        return self._action_view_sms(
+            [("state", "in", ("pending", "sent"))],
+            _("Sent"),
+            empty=(
+                _("No SMS sent yet"),
+                _("Messages a provider took are listed here."),
+            ),
+        )
 
     def action_view_delivered(self):
         # Deliveries over time; Odoo 18's smallest date interval is the day.
         action = self._action_view_sms(
-            [("state", "=", "sent")], _("Delivered"), first_view="graph"
+            [("state", "=", "sent")],
+            _("Delivered"),
+            first_view="graph",
+            empty=(
+                _("No SMS delivered yet"),
+                _("Deliveries appear here as the providers report them."),
+            ),
         )
         action["context"] = dict(action["context"], graph_groupbys=["delivered_at:day"])
         return action
@@ -598,9 +762,25 @@ class SmsMailing(models.Model):
         return self._action_view_sms(
             [("state", "=", "outgoing"), ("error_message", "!=", False)],
             _("Waiting for retry"),
+            empty=(
+                _("No SMS waiting for a retry"),
+                _(
+                    "Messages a provider refused for a temporary reason are "
+                    "listed here until they are sent again."
+                ),
+            ),
         )
 
     def action_view_failed(self):
         return self._action_view_sms(
-            [("state", "=", "error")], _("Failed"), "failure_type"
+            [("state", "=", "error")],
+            _("Failed"),
+            "failure_type",
+            empty=(
+                _("No failed SMS"),
+                _(
+                    "Messages a provider refused or could not deliver are listed "
+                    "here, with the reason."
+                ),
+            ),
         )

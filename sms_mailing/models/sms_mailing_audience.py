@@ -33,6 +33,28 @@ class SmsMailingAudience(models.Model):
             return expression.FALSE_DOMAIN
         return expression.OR(domains)
 
+    def _sample_recipient(self, recipients_only=False):
+        """The contact a sample text is shown for (Check, *Text as sent*):
+        the first contact of the audience who will receive the mailing (a
+        valid number, not *Do not use SMS*, not blacklisted), else, unless
+        ``recipients_only``, its first contact."""
+        self.ensure_one()
+        Partner = self.env["res.partner"]
+        domain = self._audience_domain()
+        recipient = Partner.search(
+            [
+                *domain,
+                ("phone_sanitized", "!=", False),
+                ("sms_opt_out", "=", False),
+                ("phone_sanitized_blacklisted", "=", False),
+            ],
+            limit=1,
+            order="id",
+        )
+        if recipient or recipients_only:
+            return recipient
+        return Partner.search(domain, limit=1, order="id")
+
     def _audience_query(self):
         return self.env["res.partner"]._search(self._audience_domain())
 

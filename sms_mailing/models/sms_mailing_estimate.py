@@ -36,6 +36,7 @@ class SmsMailingEstimate(models.Model):
                     "recipient_estimate": 0,
                     "parts_estimate": 0,
                     "cost_estimate": 0.0,
+                    "cost_unknown": False,
                     "estimate_note": False,
                     "body_parts": 0,
                     "body_encoding": False,
@@ -48,6 +49,7 @@ class SmsMailingEstimate(models.Model):
                 estimate = mailing._estimate()
             except UserError as err:
                 mailing.estimate_note = str(err)
+                mailing.cost_unknown = bool((mailing.body or "").strip())
                 continue
             mailing.update(estimate)
 
@@ -86,7 +88,11 @@ class SmsMailingEstimate(models.Model):
         cost, note = self._estimate_cost(stats["sample_number"], texts[longest], values)
         if note:
             notes.append(note)
-        if cost is not None:
+        if cost is None:
+            # Unknown, not 0 (no provider, or e.g. SMS.ru's cost API refused
+            # the key): the form shows Unknown.
+            values["cost_unknown"] = True
+        else:
             values["cost_estimate"] = cost
         values["estimate_note"] = " ".join(notes) or False
         return values

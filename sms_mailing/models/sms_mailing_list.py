@@ -104,6 +104,10 @@ class SmsMailingList(models.Model):
             "name": self.name,
             "res_model": "res.partner",
             "view_mode": "list,form",
+            "views": [
+                (self.env.ref("sms_mailing.res_partner_view_list_sms_list").id, "list"),
+                (False, "form"),
+            ],
             "domain": [("sms_list_ids", "in", self.ids)],
             "context": {"default_sms_list_ids": [(4, self.id)]},
         }

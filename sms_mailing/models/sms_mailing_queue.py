@@ -48,7 +48,7 @@ class SmsMailingQueue(models.Model):
                         {"launch_error": str(err), "state": "canceled"}
                     )
                     mailing._forget_audience()
-                    mailing.sudo().message_post(body=str(err))
+                    mailing.sudo()._message_log(body=str(err))
                     break
                 commit_batch(self.env)
                 mailing.invalidate_recordset(["state"])

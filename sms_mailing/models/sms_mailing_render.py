@@ -19,12 +19,26 @@ class SmsMailingRender(models.Model):
     def _compute_render_model(self):
         self.render_model = "res.partner"
 
-    @api.depends("body", "optout_link", "link_tracking")
+    @api.depends(
+        "body", "optout_link", "link_tracking", "partner_ids", "group_ids", "list_ids"
+    )
     def _compute_body_info(self):
+        """The text as the first recipient receives it (Check's default
+        contact), else with its macros when nobody would receive it or the
+        text does not render (Check and Launch then say why)."""
         for mailing in self:
-            mailing.final_body_sample = mailing._finalize_texts(
-                {0: mailing.body or ""}
-            )[0]
+            partner = self.env["res.partner"]
+            text = False
+            if (mailing.body or "").strip():
+                partner = mailing._sample_recipient(recipients_only=True)
+                try:
+                    text = partner and mailing._final_texts(partner)[partner.id]
+                except UserError:
+                    partner = self.env["res.partner"]
+                if not partner:
+                    text = mailing._finalize_texts({0: mailing.body})[0]
+            mailing.final_body_sample = text
+            mailing.final_body_sample_partner_id = partner
 
     # ------------------------------------------------------------------
     # Rendering rights (Odoo's "Restrict Template Rendering")

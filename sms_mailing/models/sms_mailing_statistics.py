@@ -3,7 +3,7 @@ exclusion and failure summaries, clicks and opt-outs)."""
 
 from collections import defaultdict
 
-from odoo import _, models
+from odoo import _, api, models
 from odoo.tools import SQL
 
 from ..tools import statistics
@@ -37,7 +37,9 @@ class SmsMailingStatistics(models.Model):
     def _statistics_groups(self):
         """The mailings' messages (tests left out), grouped: ``(groups,
         retrying, failures)``, each keyed by mailing id. ``groups`` lists
-        ``(state, failure_type, count, parts, cost)``; ``retrying`` counts the
+        ``(state, failure_type, count, parts, cost, parts_sent)``
+        (``parts_sent``: the parts of the messages a provider took, see
+        :func:`~..tools.statistics.tally`); ``retrying`` counts the
         messages back in the queue after an error; ``failures`` lists the
         failed ones as ``(count, failure_type, error)``."""
         self.env["sms.sms"].flush_model()
@@ -45,13 +47,21 @@ class SmsMailingStatistics(models.Model):
         # mailings the user can read.
         Sms = self.env["sms.sms"].sudo()
         domain = [("sms_mailing_id", "in", self.ids), ("is_test", "=", False)]
+        groups_by = ["sms_mailing_id", "state", "failure_type"]
+        # Parts sent: the parts of the messages a provider took (sent_at),
+        # whatever became of them.
+        parts_sent = {
+            (mailing.id, state, failure_type): parts
+            for mailing, state, failure_type, parts in Sms._read_group(
+                domain + [("sent_at", "!=", False)], groups_by, ["parts:sum"]
+            )
+        }
         groups = defaultdict(list)
         for mailing, state, failure_type, count, parts, cost in Sms._read_group(
-            domain,
-            ["sms_mailing_id", "state", "failure_type"],
-            ["__count", "parts:sum", "cost:sum"],
+            domain, groups_by, ["__count", "parts:sum", "cost:sum"]
         ):
-            groups[mailing.id].append((state, failure_type, count, parts, cost))
+            sent = parts_sent.get((mailing.id, state, failure_type), 0)
+            groups[mailing.id].append((state, failure_type, count, parts, cost, sent))
         retrying = {
             mailing.id: count
             for mailing, count in Sms._read_group(
@@ -110,19 +120,25 @@ class SmsMailingStatistics(models.Model):
             )
             mailing.link_count = links.get(mailing.utm_source_id, 0)
 
-    def _exclusion_summary(self, excluded):
-        """Why contacts were excluded, as a table (``{reason: count}``)."""
-        if not excluded:
-            return False
-        # The words of the contact form and of the launch checks, not Odoo's
-        # failure labels ("Opted Out" is "Do not use SMS" on a contact).
-        labels = {
+    @api.model
+    def _exclusion_labels(self):
+        """Why a contact gets no SMS, in the words of the contact form and of
+        the launch checks (not Odoo's failure labels: "Opted Out" is "Do not
+        use SMS" on a contact): the Exclusions tab and the excluded contacts'
+        list say the same."""
+        return {
             "sms_number_missing": _("No phone number"),
             "sms_number_format": _("Invalid phone number"),
             "sms_optout": _("Do not use SMS"),
             "sms_blacklist": _("Blacklisted number"),
             "sms_duplicate": _("Same number as another contact"),
         }
+
+    def _exclusion_summary(self, excluded):
+        """Why contacts were excluded, as a table (``{reason: count}``)."""
+        if not excluded:
+            return False
+        labels = self._exclusion_labels()
         return self.env["ir.qweb"]._render(
             "sms_mailing.sms_mailing_exclusion_summary",
             {

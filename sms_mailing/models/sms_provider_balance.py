@@ -150,7 +150,8 @@ class SmsProvider(models.Model):
                         note=body,
                         user_id=user.id,
                     )
-                provider.message_post(body=body)
+                # A log note (the activities notify): no sender email needed.
+                provider._message_log(body=body)
                 provider.balance_alert_sent = True
             elif not low and provider.balance_alert_sent:
                 provider.balance_alert_sent = False

@@ -70,6 +70,7 @@ class SmsSms(models.Model):
         help="The provider whose lane sends this queued message (set by routing).",
     )
     handed_over = fields.Boolean(
+        "Handed over",
         readonly=True,
         copy=False,
         help="Set when the request carrying this message is about to leave: a "

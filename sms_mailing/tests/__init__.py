@@ -17,6 +17,7 @@ from . import test_contact_import
 from . import test_lanes
 from . import test_ui_tours
 from . import test_ui_ru
+from . import test_manager
 from . import test_campaign
 from . import test_mass_mailing_sms
 from . import test_consent

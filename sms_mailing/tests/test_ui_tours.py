@@ -204,3 +204,59 @@ class TestUiTours(HttpCase):
             ("modem", "socket://127.0.0.1:1"),
         )
         self.assertEqual(modem.currency_id, self.env.company.currency_id)
+
+    def test_manager_without_email(self):
+        """An SMS Manager named by a login that is not an email address, with
+        no email, sends a test, cancels a scheduled mailing and imports numbers
+        into the blacklist (none of it needs an email or administrator rights)."""
+        user = new_test_user(
+            self.env,
+            login="sam",
+            groups="base.group_user,sms_mailing.group_sms_manager",
+            name="Sam NoMail",
+            email=False,
+            lang="en_US",
+        )
+        self.assertFalse(user.email)
+        Mailing = self.env["sms.mailing"].with_user(user)
+        draft = Mailing.create(
+            {
+                "name": "Tour draft mailing",
+                "body": "Hello {{ object.name }}",
+                "partner_ids": [(4, self.partner.id)],
+            }
+        )
+        scheduled = Mailing.create(
+            {
+                "name": "Tour scheduled mailing",
+                "body": "Hello",
+                "partner_ids": [(4, self.partner.id)],
+                "launch_type": "deferred",
+                "start_date": "2099-01-01 08:00:00",
+            }
+        )
+        scheduled.action_launch()
+        self.assertEqual(scheduled.state, "scheduled")
+        self.env["phone.blacklist"]._add(["+33612340002"])
+        self.start_tour(
+            "/odoo/action-sms_mailing.sms_mailing_action",
+            "sms_mailing_manager_no_email",
+            login=user.login,
+        )
+        test_sms = draft.sms_ids
+        self.assertEqual(
+            (test_sms.is_test, test_sms.number, test_sms.state),
+            (True, "+33612345699", "pending"),
+        )
+        self.assertRegex(test_sms.body, r"^Hello Sam NoMail\nSTOP: \S+/sms/stop/")
+        self.assertEqual(scheduled.state, "canceled")
+        self.assertEqual(
+            sorted(
+                self.env["phone.blacklist"]
+                .search([("number", "in", ["+33612340001", "+33612340002"])])
+                .mapped("number")
+            ),
+            ["+33612340001", "+33612340002"],
+        )
+        record = self.env["sms.contact.import"].search([("create_uid", "=", user.id)])
+        self.assertEqual((record.created_count, record.updated_count), (1, 1))

@@ -8,42 +8,44 @@ of the failure summary.
 
 from .audience import EXCLUSIONS
 
-# States whose parts went to a provider (accepted, delivered or refused).
-PARTS_SENT_STATES = ("pending", "sent", "error")
-
 
 def tally(groups):
     """Totals per state of ``groups`` of ``(state, failure_type, count, parts,
-    cost)``: ``(totals, excluded)``. ``totals`` maps each state, and
-    ``total``, ``excluded``, ``parts`` (sent), ``planned`` (parts not
+    cost, parts_sent)``: ``(totals, excluded)``. ``totals`` maps each state,
+    and ``total``, ``excluded``, ``parts`` (sent), ``planned`` (parts not
     canceled) and ``cost``, to a number; ``excluded`` maps each exclusion
     reason (a canceled message's failure type in ``EXCLUSIONS``) to its count.
 
+    Parts sent are the parts that left: those of the messages a provider took
+    (``parts_sent``, whatever became of them afterwards); a message refused
+    at sending (a rejected key, a bad number) sent nothing, even in error.
+
     >>> totals, excluded = tally([
-    ...     ("sent", False, 3, 6, 0.3),
-    ...     ("canceled", "sms_optout", 2, 0, 0.0),
-    ...     ("canceled", False, 1, 1, 0.0),
-    ...     ("outgoing", False, 4, 4, 0.0),
+    ...     ("sent", False, 3, 6, 0.3, 6),
+    ...     ("error", "sms_server", 2, 2, 0.0, 0),
+    ...     ("error", "sms_number_format", 1, 1, 0.0, 1),
+    ...     ("canceled", "sms_optout", 2, 0, 0.0, 0),
+    ...     ("canceled", False, 1, 1, 0.0, 0),
+    ...     ("outgoing", False, 4, 4, 0.0, 0),
     ... ])
     >>> totals["total"], totals["excluded"], totals["sent"], totals["canceled"]
-    (10, 2, 3, 1)
+    (13, 2, 3, 1)
     >>> totals["parts"], totals["planned"], totals["cost"]
-    (6, 10, 0.3)
+    (7, 13, 0.3)
     >>> excluded
     {'sms_optout': 2}
     """
     totals = dict.fromkeys(("total", "excluded", "parts", "planned"), 0)
     totals["cost"] = 0.0
     excluded = {}
-    for state, failure_type, count, parts, cost in groups:
+    for state, failure_type, count, parts, cost, parts_sent in groups:
         totals["total"] += count
         if state == "canceled" and failure_type in EXCLUSIONS:
             totals["excluded"] += count
             excluded[failure_type] = count
             continue
         totals[state] = totals.get(state, 0) + count
-        if state in PARTS_SENT_STATES:
-            totals["parts"] += parts or 0
+        totals["parts"] += parts_sent or 0
         if state != "canceled":
             totals["planned"] += parts or 0
         totals["cost"] += cost or 0.0

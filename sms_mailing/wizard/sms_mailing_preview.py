@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 
-from ..tools import segments
+from ..tools import audience, segments
 
 
 class SmsMailingPreview(models.TransientModel):
@@ -20,14 +20,92 @@ class SmsMailingPreview(models.TransientModel):
     encoding = fields.Char(compute="_compute_body")
     cost = fields.Char(compute="_compute_body")
     too_long = fields.Char(compute="_compute_body")
+    not_received = fields.Char(
+        compute="_compute_not_received",
+        help="Why the chosen contact will not receive this mailing.",
+    )
 
     @api.depends("mailing_id")
     def _compute_partner_id(self):
         for wizard in self:
             if not wizard.partner_id and wizard.mailing_id:
-                wizard.partner_id = self.env["res.partner"].search(
-                    wizard.mailing_id._audience_domain(), limit=1
-                )
+                # A contact who will receive it, else whoever the audience
+                # holds: the hint then says why that one gets nothing.
+                wizard.partner_id = wizard.mailing_id._sample_recipient()
+
+    @api.depends("mailing_id", "partner_id")
+    def _compute_not_received(self):
+        for wizard in self:
+            wizard.not_received = (
+                wizard._not_received_reason() if wizard.partner_id else False
+            )
+
+    def _not_received_reason(self):
+        """A sentence saying why the contact gets no SMS of this mailing, or
+        False when they get one (the reasons and their order are those of the
+        launch, tools/audience.py)."""
+        partner = self.partner_id
+        name = partner.display_name
+        audience_domain = self.mailing_id._audience_domain()
+        Partner = self.env["res.partner"]
+        if not Partner.search_count([*audience_domain, ("id", "=", partner.id)]):
+            return _(
+                "%(name)s is not in the audience of this mailing: this is the "
+                "text they would get if they were.",
+                name=name,
+            )
+        number = partner.phone_sanitized
+        raw = partner.mobile or partner.phone
+        seen = set()
+        first = Partner
+        if number:
+            first = Partner.search(
+                [
+                    *audience_domain,
+                    ("phone_sanitized", "=", number),
+                    ("sms_opt_out", "=", False),
+                    ("id", "<", partner.id),
+                ],
+                limit=1,
+                order="id",
+            )
+            if first:
+                seen.add(number)
+        reason = audience.exclusion_reason(
+            number, raw, partner.sms_opt_out, partner.phone_sanitized_blacklisted, seen
+        )
+        sentences = {
+            audience.MISSING: _(
+                "%(name)s will not receive this mailing: the contact has no "
+                "mobile or phone number.",
+                name=name,
+            ),
+            audience.INVALID: _(
+                "%(name)s will not receive this mailing: %(number)s is not a "
+                "valid phone number.",
+                name=name,
+                number=raw,
+            ),
+            audience.OPTOUT: _(
+                "%(name)s will not receive this mailing: the contact is marked "
+                "Do not use SMS.",
+                name=name,
+            ),
+            audience.BLACKLIST: _(
+                "%(name)s will not receive this mailing: %(number)s is on the "
+                "blacklist.",
+                name=name,
+                number=number,
+            ),
+            audience.DUPLICATE: _(
+                "%(name)s will not receive this mailing: %(number)s is also the "
+                "number of %(other)s, who gets the only SMS sent to it.",
+                name=name,
+                number=number,
+                other=first.display_name,
+            ),
+        }
+        return sentences.get(reason, False)
 
     @api.depends("mailing_id", "partner_id")
     def _compute_body(self):

@@ -27,6 +27,10 @@ class TestSmppThroughJasmin(SmsProviderCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # As in SmppCase: receipts a bind's thread stores in a transaction of
+        # its own go to the test's.
+        cls.registry.enter_test_mode(cls.cr)
+        cls.addClassCleanup(cls.registry.leave_test_mode)
         cls.smsc = cls.enterClassContext(
             LocalSmsc(system_id=SMSC_SYSTEM_ID, password=SMSC_PASSWORD)
         )

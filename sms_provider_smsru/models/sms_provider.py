@@ -181,7 +181,7 @@ class SmsProvider(models.Model):
                     urls=", ".join(registered) or _("none"),
                 )
             )
-        self.message_post(
+        self._message_log(
             body=_("Callback URL registered with SMS.ru: %(url)s", url=url)
         )
         return self._notify(
@@ -214,7 +214,7 @@ class SmsProvider(models.Model):
                     error=err.message,
                 )
             ) from err
-        self.message_post(
+        self._message_log(
             body=_(
                 "%(count)s numbers pushed to the SMS.ru stop list.",
                 count=len(numbers),

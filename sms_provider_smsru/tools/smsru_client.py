@@ -12,19 +12,11 @@ error becomes a :class:`ProviderError` with a sentence a user understands.
 Numbers reach SMS.ru as digits without the "+" (``79251234567``).
 """
 
-import datetime
-import math
-import re
-
-import requests
-import urllib3
-
 from odoo.addons.sms_mailing.tools import phone
 from odoo.addons.sms_mailing.tools.exceptions import ProviderError
 from odoo.addons.sms_mailing.tools.i18n import lazy_translate
 from odoo.addons.sms_mailing.tools.provider import (
     ACCEPTED,
-    FAILURE_CREDENTIALS,
     FAILURE_IN_DOUBT,
     PERMANENT,
     STATE_DELIVERED,
@@ -35,158 +27,33 @@ from odoo.addons.sms_mailing.tools.provider import (
     Balance,
     CostEstimate,
     SendResult,
-    SmsProviderClient,
     StatusUpdate,
 )
 
+# The transport, the codes and the readers of SMS.ru's values, importable
+# from here as before.
+from .smsru_codes import (  # noqa: F401
+    CURRENCY,
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    DELIVERED_CODES,
+    PENDING_CODES,
+    REQUEST_ERRORS,
+    STATUS_FAILURES,
+    TRANSIENT_CODES,
+    MalformedCallback,
+    _code,
+    _float,
+    _is_transient_code,
+    _mapping,
+    _timestamp,
+)
+from .smsru_http import SmsRuHttp, _may_have_arrived  # noqa: F401
+
 _lt = lazy_translate(__name__)
 
-DEFAULT_BASE_URL = "https://sms.ru"
-DEFAULT_TIMEOUT = 15.0
-CURRENCY = "RUB"
 
-# Request (and per-number) error codes: (sentence, Odoo failure_type).
-REQUEST_ERRORS = {
-    200: (_lt("SMS.ru rejected the API key (api_id)."), FAILURE_CREDENTIALS),
-    201: (_lt("Insufficient funds on the SMS.ru account."), "sms_credit"),
-    202: (
-        _lt("SMS.ru rejected the recipient's number as invalid."),
-        "sms_number_format",
-    ),
-    203: (_lt("The message has no text."), "unknown"),
-    204: (
-        _lt(
-            "The sender name is not approved by SMS.ru: approve it in your SMS.ru "
-            "account or leave the sender empty."
-        ),
-        "sms_acc",
-    ),
-    205: (_lt("The message is too long (more than 8 parts)."), "unknown"),
-    206: (
-        _lt("The daily sending limit of the SMS.ru account is reached."),
-        "sms_acc",
-    ),
-    207: (
-        _lt("SMS.ru cannot send messages to this number."),
-        "sms_invalid_destination",
-    ),
-    208: (_lt("The deferred sending time is invalid."), "unknown"),
-    209: (_lt("The number is in the SMS.ru stop list."), "sms_blacklist"),
-    210: (_lt("SMS.ru expects a POST request for this method."), "unknown"),
-    211: (_lt("SMS.ru does not know this API method."), "unknown"),
-    212: (_lt("The message text must be UTF-8."), "unknown"),
-    213: (_lt("More than 100 numbers in one SMS.ru request."), "unknown"),
-    220: (_lt("SMS.ru is temporarily unavailable."), "sms_server"),
-    230: (
-        _lt("SMS.ru's daily limit of messages to this number is reached."),
-        "sms_rejected",
-    ),
-    231: (
-        _lt("SMS.ru refused the same message to this number again within a minute."),
-        "sms_duplicate",
-    ),
-    232: (
-        _lt("SMS.ru refused the same message to this number again the same day."),
-        "sms_duplicate",
-    ),
-    300: (_lt("The SMS.ru token has expired."), FAILURE_CREDENTIALS),
-    301: (_lt("SMS.ru rejected the login or password."), FAILURE_CREDENTIALS),
-    302: (_lt("The SMS.ru account is not confirmed yet."), "sms_acc"),
-    500: (_lt("SMS.ru reported a server error."), "sms_server"),
-}
-TRANSIENT_CODES = {220, 500}
-
-# Delivery status codes (sms/status and callbacks).
-PENDING_CODES = {100, 101, 102}
-DELIVERED_CODES = {103, 110}
-STATUS_FAILURES = {
-    104: (_lt("The message expired before it could be delivered."), "sms_expired"),
-    105: (_lt("The message was deleted by the operator."), "sms_not_delivered"),
-    106: (
-        _lt("The recipient's phone failed to receive the message."),
-        "sms_not_delivered",
-    ),
-    107: (_lt("The message was not delivered (unknown reason)."), "sms_not_delivered"),
-    108: (_lt("The message was rejected by the operator."), "sms_rejected"),
-    150: (_lt("No route to this number."), "sms_invalid_destination"),
-    -1: (_lt("SMS.ru does not know this message."), "unknown"),
-}
-
-
-def _is_transient_code(code):
-    return code in TRANSIENT_CODES or 500 <= code < 600
-
-
-class MalformedCallback(ValueError):
-    """A callback payload that is not what SMS.ru sends."""
-
-
-def _may_have_arrived(exc):
-    """Whether a failed request may have reached SMS.ru (and been carried out).
-
-    Only a failure to connect (refused, unreachable, connect timeout) proves
-    the request never left; a read timeout or a connection dropped while
-    waiting for the answer does not.
-
-    >>> import requests
-    >>> _may_have_arrived(requests.ConnectTimeout())
-    False
-    >>> _may_have_arrived(requests.ReadTimeout())
-    True
-    """
-    if isinstance(
-        exc,
-        requests.ConnectTimeout
-        | requests.exceptions.SSLError
-        | requests.exceptions.ProxyError,
-    ):
-        return False  # refused before the request was written
-    if isinstance(exc, requests.ConnectionError):
-        reason = exc.args[0] if exc.args else None
-        reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError
-        return not isinstance(
-            reason,
-            (
-                urllib3.exceptions.NewConnectionError,
-                urllib3.exceptions.ConnectTimeoutError,
-            ),
-        )
-    return isinstance(exc, requests.Timeout | requests.exceptions.ChunkedEncodingError)
-
-
-def _code(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None  # missing, not a number, infinite
-
-
-def _float(value):
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _mapping(value):
-    """``value`` when SMS.ru answered an object there, else an empty one."""
-    return value if isinstance(value, dict) else {}
-
-
-def _timestamp(value):
-    """Naive UTC datetime of a UNIX time written in ASCII digits, or None."""
-    if not re.fullmatch(r"[0-9]{1,11}", value or ""):
-        return None
-    try:
-        return datetime.datetime.fromtimestamp(
-            int(value), datetime.timezone.utc
-        ).replace(tzinfo=None)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-class SmsRuClient(SmsProviderClient):
+class SmsRuClient(SmsRuHttp):
     """Client of the SMS.ru HTTP API.
 
     ``config`` keys (from ``sms.provider._get_client_config()``): ``api_id``,
@@ -197,153 +64,6 @@ class SmsRuClient(SmsProviderClient):
     max_batch = 100
     supports_status = True
     status_batch = 100
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.api_id = (self.config.get("api_id") or "").strip()
-        self.base_url = (self.config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        self.timeout = float(self.config.get("timeout") or DEFAULT_TIMEOUT)
-        self._session = None
-
-    # -- the one HTTP entry point ----------------------------------------
-    @property
-    def session(self):
-        if self._session is None:
-            self._session = requests.Session()
-        return self._session
-
-    def _call(self, method_path, params=None):
-        """POST ``params`` to ``<base_url>/<method_path>``; return the JSON answer.
-
-        Raises :class:`ProviderError` (``transient`` for network errors,
-        timeouts, HTTP 5xx and SMS.ru codes 220/500) when the request failed.
-        A ``sms/send`` whose request reached SMS.ru but got no answer (read
-        timeout, connection dropped mid-answer) may have been carried out: it
-        fails as in doubt (:data:`FAILURE_IN_DOUBT`), never retried, so that
-        nobody receives a message twice.
-        """
-        if not self.api_id:
-            raise self.error(
-                _lt("No SMS.ru API key (api_id) is configured on the provider."),
-                failure_type=FAILURE_CREDENTIALS,
-            )
-        data = dict(params or {})
-        data["api_id"] = self.api_id
-        data["json"] = 1
-        url = f"{self.base_url}/{method_path}"
-        try:
-            response = self.session.post(url, data=data, timeout=self.timeout)
-        except requests.RequestException as exc:
-            if method_path == "sms/send" and _may_have_arrived(exc):
-                raise self.error(
-                    _lt(
-                        "SMS.ru received the request but gave no answer: the "
-                        "messages may have been sent. They are not sent again so "
-                        "that nobody gets them twice: check them in your SMS.ru "
-                        "account before a retry."
-                    ),
-                    failure_type=FAILURE_IN_DOUBT,
-                ) from exc
-            if isinstance(exc, requests.Timeout):
-                raise self.error(
-                    _lt(
-                        "SMS.ru did not answer within %(seconds)s seconds.",
-                        seconds=format(self.timeout, "g"),
-                    ),
-                    transient=True,
-                ) from exc
-            raise self.error(
-                _lt(
-                    "Cannot reach SMS.ru at %(url)s (network or DNS): check the "
-                    "server's Internet connection. Sending is retried.",
-                    url=self.base_url,
-                ),
-                transient=True,
-            ) from exc
-        if response.status_code >= 500:
-            raise self.error(
-                _lt(
-                    "SMS.ru answered HTTP %(status)s; it will be retried.",
-                    status=response.status_code,
-                ),
-                transient=True,
-                code=response.status_code,
-            )
-        if response.status_code >= 400:
-            raise self.error(
-                _lt(
-                    "SMS.ru refused the request (HTTP %(status)s): check the "
-                    "provider's base URL.",
-                    status=response.status_code,
-                ),
-                code=response.status_code,
-            )
-        try:
-            payload = response.json()
-        except (ValueError, RecursionError) as exc:  # RecursionError: deep nesting
-            raise self.error(
-                _lt("SMS.ru sent an answer that is not JSON."), transient=True
-            ) from exc
-        if not isinstance(payload, dict):
-            raise self.error(_lt("SMS.ru sent an unexpected answer."), transient=True)
-        if payload.get("status") != "OK":
-            raise self._request_error(
-                _code(payload.get("status_code")), payload.get("status_text")
-            )
-        return payload
-
-    def _request_error(self, code, text=None):
-        sentence, failure_type = self._error(code, text)
-        transient = code is not None and _is_transient_code(code)
-        if code == 204 and self.config.get("sender"):
-            sentence = self._with_code(
-                _lt(
-                    "The sender name %(sender)s is not approved by SMS.ru: approve "
-                    "it in your SMS.ru account or leave the sender empty.",
-                    sender=repr(self.config["sender"]),
-                ),
-                code,
-                text,
-            )
-        return self.error(
-            sentence,
-            transient=transient,
-            failure_type="sms_server" if transient else failure_type,
-            code=code,
-        )
-
-    def _error(self, code, text=None):
-        """(sentence, failure_type) for an SMS.ru error code."""
-        if code in REQUEST_ERRORS:
-            sentence, failure_type = REQUEST_ERRORS[code]
-        elif code is not None and 300 <= code < 400:
-            sentence = _lt("SMS.ru refused the authentication.")
-            failure_type = FAILURE_CREDENTIALS
-        elif code is not None and _is_transient_code(code):
-            sentence, failure_type = (
-                _lt("SMS.ru reported a server error."),
-                "sms_server",
-            )
-        else:
-            sentence, failure_type = _lt("SMS.ru refused the request."), "unknown"
-        return self._with_code(sentence, code, text), failure_type
-
-    def _with_code(self, sentence, code, text=None):
-        """The sentence in the client's language, then SMS.ru's code and its
-        own words (Russian, as SMS.ru writes them) for support."""
-        sentence = self.translate(sentence)
-        if text:
-            return self.translate(
-                _lt(
-                    "%(sentence)s (code %(code)s: %(text)s)",
-                    sentence=sentence,
-                    code=code,
-                    text=text,
-                )
-            )
-        return self.translate(
-            _lt("%(sentence)s (code %(code)s)", sentence=sentence, code=code)
-        )
 
     # -- sending ---------------------------------------------------------
     def _options(self):
@@ -392,6 +112,44 @@ class SmsRuClient(SmsProviderClient):
         one fails, the messages already taken keep their results and the others
         get the error as their own (never sent twice).
         """
+        results, valid = self._check_numbers(messages)
+        sent = False
+        in_doubt = None
+        options = self._options()
+        for chunk in self._plan(valid):
+            if in_doubt is not None:
+                # A request before this one may have been carried out: these
+                # were not tried, they wait for the next run.
+                results.extend(
+                    self._failed_results(chunk, TRANSIENT, "sms_server", in_doubt)
+                )
+                continue
+            params = dict(options)
+            params.update(
+                self._recipients(
+                    {number: message.body for number, message in chunk.items()}
+                )
+            )
+            try:
+                payload = self._call("sms/send", params)
+            except ProviderError as err:
+                if not sent and err.failure_type != FAILURE_IN_DOUBT:
+                    raise
+                if err.failure_type == FAILURE_IN_DOUBT:
+                    in_doubt = err
+                status = TRANSIENT if err.transient else PERMANENT
+                results.extend(
+                    self._failed_results(chunk, status, err.failure_type, err)
+                )
+                continue
+            sent = True
+            per_number = _mapping(payload.get("sms"))
+            for number, message in chunk.items():
+                results.append(self._send_result(message, per_number.get(number)))
+        return results
+
+    def _check_numbers(self, messages):
+        """(results of the messages whose number cannot be one, the others)."""
         results = []
         valid = []
         for message in messages:
@@ -411,52 +169,17 @@ class SmsRuClient(SmsProviderClient):
                 )
             else:
                 valid.append(message)
-        sent = False
-        in_doubt = None
-        options = self._options()
-        for chunk in self._plan(valid):
-            params = dict(options)
-            params.update(
-                self._recipients(
-                    {number: message.body for number, message in chunk.items()}
-                )
+        return results, valid
+
+    @staticmethod
+    def _failed_results(chunk, status, failure_type, err):
+        """One result per message of ``chunk``, all failed with ``err``."""
+        return [
+            SendResult(
+                message.key, status, failure_type=failure_type, error=err.message
             )
-            if in_doubt is not None:
-                # A request before this one may have been carried out: these
-                # were not tried, they wait for the next run.
-                results.extend(
-                    SendResult(
-                        message.key,
-                        TRANSIENT,
-                        failure_type="sms_server",
-                        error=in_doubt.message,
-                    )
-                    for message in chunk.values()
-                )
-                continue
-            try:
-                payload = self._call("sms/send", params)
-            except ProviderError as err:
-                if not sent and err.failure_type != FAILURE_IN_DOUBT:
-                    raise
-                if err.failure_type == FAILURE_IN_DOUBT:
-                    in_doubt = err
-                status = TRANSIENT if err.transient else PERMANENT
-                results.extend(
-                    SendResult(
-                        message.key,
-                        status,
-                        failure_type=err.failure_type,
-                        error=err.message,
-                    )
-                    for message in chunk.values()
-                )
-                continue
-            sent = True
-            per_number = _mapping(payload.get("sms"))
-            for number, message in chunk.items():
-                results.append(self._send_result(message, per_number.get(number)))
-        return results
+            for message in chunk.values()
+        ]
 
     def _send_result(self, message, entry):
         if not isinstance(entry, dict):

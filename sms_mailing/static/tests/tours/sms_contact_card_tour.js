@@ -35,7 +35,7 @@ registry.category("web_tour.tours").add("sms_mailing_contact_card", {
         {
             content: "The counter follows the text",
             trigger:
-                ".modal .o_sms_segment_info:contains('Characters: 33'):contains('UCS-2'):contains('Parts: 1 (up to 70)')",
+                ".modal .o_sms_segment_info:contains('Characters: 33'):contains('UCS-2'):contains('Parts: 1 (70 characters per part)')",
         },
         {
             content: "The cost agrees with the counter: 1 part at 0.05",
@@ -59,7 +59,7 @@ registry.category("web_tour.tours").add("sms_mailing_contact_card", {
                 ".modal .o_sms_too_long:contains('takes 9 SMS parts'):contains('at most 8')",
         },
         {
-            trigger: ".modal .o_sms_segment_info:contains('Parts: 9 (153 per part)')",
+            trigger: ".modal .o_sms_segment_info:contains('Parts: 9 (153 characters per part)')",
         },
         {
             content: "The cost follows: 9 parts at 0.05",

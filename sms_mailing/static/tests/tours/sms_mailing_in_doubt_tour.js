@@ -6,7 +6,7 @@ registry.category("web_tour.tours").add("sms_mailing_in_doubt", {
     steps: () => [
         {
             content: "The mailing says how many messages may have been sent",
-            trigger: ".o_sms_in_doubt_alert:contains('2 messages may have been sent')",
+            trigger: ".o_sms_in_doubt_alert:contains('Maybe sent: 2')",
         },
         {
             content: "Open them",

@@ -25,7 +25,9 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             run: "edit Hello",
         },
         {
-            trigger: ".o_field_widget[name=body] .o_sms_segment_info:contains('Characters: 5')",
+            content: "The counter says it measures the text as written, the limit per part",
+            trigger:
+                ".o_field_widget[name=body] .o_sms_segment_info:contains('Text as written, macros not filled in: Characters: 5 · GSM-7 · Parts: 1 (160 characters per part)')",
         },
         {
             content: "The picker is a visible button next to the counter",
@@ -33,13 +35,13 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             run: "click",
         },
         {
-            content: "Contact fields are offered: search the first name",
-            trigger: ".o_model_field_selector_popover_search input",
-            run: "edit first",
+            content: "A short list of the usual fields comes first, none technical",
+            trigger:
+                ".o_sms_field_picker:not(:contains('Color Index')):not(:contains('Self')) .o_sms_field_picker_common:contains('City')",
         },
         {
-            trigger:
-                ".o_model_field_selector_popover_item[data-name=sms_first_name] .o_model_field_selector_popover_item_name",
+            content: "One click inserts the first name",
+            trigger: ".o_sms_field_picker_common:contains('First name')",
             run: "click",
         },
         {
@@ -52,7 +54,14 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             run: "click",
         },
         {
-            trigger: ".o_model_field_selector_popover_search input",
+            content: "The other fields are behind More fields, with a search",
+            trigger: ".o_sms_field_picker_more",
+            run: "click",
+        },
+        {
+            content: "Technical fields are not offered there either",
+            trigger:
+                ".o_model_field_selector_popover:not(:has([data-name=color])):not(:has([data-name=self])):not(:has([data-name=partner_latitude])):not(:has([data-name=activity_state])):not(:has([data-name=message_bounce])) .o_model_field_selector_popover_search input",
             run: "edit coun",
         },
         {
@@ -116,6 +125,21 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             trigger: ".o_field_widget[name=cost_estimate]:contains('0.10'):contains('€')",
         },
         {
+            trigger: ".o_notebook .nav-link:contains('Text')",
+            run: "click",
+        },
+        {
+            content: "Text as sent: the first recipient's text, macros filled in",
+            trigger: "div[name=final_body_sample]:contains('Hello Ann France')",
+        },
+        {
+            trigger: "div[name=final_body_sample_partner_id]:contains('Ann Tour')",
+        },
+        {
+            content: "The estimate's cost is known",
+            trigger: ".o_form_view:not(:has(.o_sms_cost_unknown)) .o_field_widget[name=cost_estimate]",
+        },
+        {
             content: "Check previews the text of a contact",
             trigger: ".o_form_view button[name=action_preview]",
             run: "click",
@@ -145,6 +169,11 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             content: "Confirm, once the launch checks passed",
             trigger: ".modal:contains('Launch this mailing?') .modal-footer .btn-primary",
             run: "click",
+        },
+        {
+            content: "The launch is confirmed with its figures",
+            trigger:
+                ".o_notification:contains('Mailing launched: 2 recipients, 2 parts, cost'):contains('0.10')",
         },
         {
             content: "The mailing runs to Done",
@@ -181,6 +210,19 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
             trigger: ".o_sms_exclusions td:contains('Do not use SMS') + td:contains('1')",
         },
         {
+            content: "The excluded contacts are contacts, with the tab's reason",
+            trigger: ".o_notebook button[name=action_view_excluded]",
+            run: "click",
+        },
+        {
+            trigger:
+                ".o_list_view .o_data_row:contains('Out Tour'):contains('Do not use SMS'):contains('+33612345603')",
+        },
+        {
+            trigger: ".o_breadcrumb a:contains('Tour spring mailing')",
+            run: "click",
+        },
+        {
             content: "Delivered opens the graph of deliveries",
             trigger: ".o_sms_stat_delivered",
             run: "click",
@@ -190,6 +232,10 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
         },
         {
             trigger: ".o_graph_view .o_graph_renderer canvas",
+        },
+        {
+            content: "As bars: one day of deliveries is a bar, not a dot on a line",
+            trigger: ".o_graph_view .o_graph_button.active[data-mode=bar]",
         },
     ],
 });

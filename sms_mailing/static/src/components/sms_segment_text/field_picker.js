@@ -1,3 +1,4 @@
+import { _t } from "@web/core/l10n/translation";
 import { usePopover } from "@web/core/popover/popover_hook";
 import { DynamicPlaceholderPopover } from "@web/views/fields/dynamic_placeholder_popover";
 
@@ -13,7 +14,57 @@ const PRINTABLE = new Set([
     "selection",
     "many2one",
 ]);
-const TECHNICAL = /^(id|message_|activity_|website_message|__|create_uid|write_uid|write_date)/;
+// Technical fields, never put in a text: by prefix, and by name.
+const TECHNICAL = /^(id$|message_|activity_|my_activity_|website_message|__|create_uid$|write_uid$|write_date$|signup_|avatar_|image_|partner_latitude$|partner_longitude$)/;
+const TECHNICAL_NAMES = new Set([
+    "active_lang_count",
+    "additional_info",
+    "barcode",
+    "calendar_last_notif_ack",
+    "color",
+    "commercial_partner_id",
+    "company_registry_label",
+    "contact_address_inline",
+    "duplicated_bank_account_partners_count",
+    "email_formatted",
+    "email_normalized",
+    "im_status",
+    "is_blacklisted",
+    "mobile_blacklisted",
+    "ocn_token",
+    "partner_gid",
+    "partner_share",
+    "phone_blacklisted",
+    "phone_mobile_search",
+    "phone_sanitized",
+    "phone_sanitized_blacklisted",
+    "same_company_registry_partner_id",
+    "same_vat_partner_id",
+    "self",
+    "sms_count",
+    "sms_exclusion_reason",
+    "type_address_label",
+    "tz_offset",
+    "vat_label",
+]);
+
+/**
+ * The fields a sales manager puts in a text, offered first (the rest, with a
+ * search, behind "More fields"): `[path, label]` per model.
+ */
+export const COMMON_FIELDS = {
+    "res.partner": () => [
+        ["sms_first_name", _t("First name")],
+        ["sms_last_name", _t("Last name")],
+        ["name", _t("Full name")],
+        ["commercial_company_name", _t("Company")],
+        ["function", _t("Job position")],
+        ["city", _t("City")],
+        ["country_id.name", _t("Country")],
+        ["mobile", _t("Mobile")],
+        ["email", _t("Email")],
+    ],
+};
 
 /**
  * Odoo's field picker, offering every contact field and related field a user
@@ -24,8 +75,31 @@ const TECHNICAL = /^(id|message_|activity_|website_message|__|create_uid|write_u
  * step (a macro with a default would leave our simple renderer).
  */
 export class SmsFieldPickerPopover extends DynamicPlaceholderPopover {
+    static template = "sms_mailing.SmsFieldPickerPopover";
+
+    setup() {
+        super.setup();
+        const common = COMMON_FIELDS[this.props.resModel];
+        this.commonFields = common ? common() : [];
+        this.state.more = !this.commonFields.length;
+    }
+
+    /** A field of the short list: inserted at once. */
+    pick(path) {
+        this.state.path = path;
+        this.validate();
+    }
+
+    showMore() {
+        this.state.more = true;
+    }
+
     filter(fieldDef, path) {
-        return PRINTABLE.has(fieldDef.type) && !TECHNICAL.test(fieldDef.name);
+        return (
+            PRINTABLE.has(fieldDef.type) &&
+            !TECHNICAL.test(fieldDef.name) &&
+            !TECHNICAL_NAMES.has(fieldDef.name)
+        );
     }
 
     closeFieldSelector(isPathSelected = false) {

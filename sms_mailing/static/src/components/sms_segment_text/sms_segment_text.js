@@ -25,6 +25,9 @@ const COMMIT_DELAY = 300;
  *   shown next to the counter only when it was computed for the text on screen
  *   ("…" while the server recomputes it), so counter and cost always agree.
  *
+ * - `counts_template`: the text holds macros (a mailing): the counter says
+ *   that it measures the text as written, not the texts recipients get.
+ *
  * - `dynamic_placeholder` (with `dynamic_placeholder_model_reference_field`):
  *   an "Insert a field" button opening Odoo's field picker on every contact
  *   field and related field (see field_picker.js).
@@ -40,6 +43,7 @@ export class SmsSegmentTextField extends TextField {
         costField: { type: String, optional: true },
         fieldPicker: { type: Boolean, optional: true },
         fieldPickerModelField: { type: String, optional: true },
+        countsTemplate: { type: Boolean, optional: true },
     };
 
     setup() {
@@ -149,25 +153,26 @@ export class SmsSegmentTextField extends TextField {
      */
     formatSegments(info) {
         const pieces = [_t("Characters: %s", info.chars), info.encoding];
-        if (info.parts > 1) {
-            pieces.push(
-                _t("Parts: %(parts)s (%(limit)s per part)", {
-                    parts: info.parts,
-                    limit: info.partLimit,
-                })
-            );
-        } else {
-            pieces.push(
-                _t("Parts: %(parts)s (up to %(limit)s)", {
-                    parts: info.parts,
-                    limit: info.partLimit,
-                })
-            );
-        }
+        // The limit is of characters in one part (160 GSM-7, 153 each of
+        // several), never of parts.
+        pieces.push(
+            _t("Parts: %(parts)s (%(limit)s characters per part)", {
+                parts: info.parts,
+                limit: info.partLimit,
+            })
+        );
         if (info.parts) {
             pieces.push(_t("Left in this part: %s", info.remaining));
         }
-        return pieces.join(" · ");
+        const figures = pieces.join(" · ");
+        if (this.props.countsTemplate) {
+            // A mailing's text has macros: the counter measures the text as
+            // typed, the estimate beside it the texts recipients get.
+            return _t("Text as written, macros not filled in: %(figures)s", {
+                figures,
+            });
+        }
+        return figures;
     }
 }
 
@@ -185,6 +190,11 @@ export const smsSegmentTextField = {
             type: "string",
         },
         { label: _t("Field holding the cost"), name: "cost_field", type: "string" },
+        {
+            label: _t("The text holds macros (the counter says so)"),
+            name: "counts_template",
+            type: "boolean",
+        },
     ],
     extractProps: (fieldInfo, dynamicInfo) => ({
         ...textField.extractProps(fieldInfo, dynamicInfo),
@@ -195,6 +205,7 @@ export const smsSegmentTextField = {
             fieldInfo.options.dynamic_placeholder_model_reference_field || "",
         maxPartsField: fieldInfo.options.max_parts_field,
         costField: fieldInfo.options.cost_field,
+        countsTemplate: Boolean(fieldInfo.options.counts_template),
     }),
 };
 
