@@ -198,6 +198,9 @@ class SmsMailingAbTest(models.Model):
         parts += rest * per_recipient[longest]
         cost = sum(n * c for n, c in zip(share, cost_per_recipient, strict=True))
         cost += rest * max(cost_per_recipient)
+        if any(r.get("cost_unknown") for r in results):
+            # A variant's cost unknown: the test's too (Unknown, not a part of it).
+            values["cost_unknown"] = True
         notes = []
         for result in results:
             note = result.get("estimate_note")
@@ -213,7 +216,7 @@ class SmsMailingAbTest(models.Model):
         )
         values.update(
             parts_estimate=-int(-parts // 1),
-            cost_estimate=cost,
+            cost_estimate=0.0 if values.get("cost_unknown") else cost,
             body_parts=max(r.get("body_parts", 0) for r in results),
             body_encoding=segments.UCS2
             if any(r.get("body_encoding") == segments.UCS2 for r in results)

@@ -149,9 +149,18 @@ class TestSmartEncodingMailing(CampaignToolsCase):
             optout_link=True,
             smart_encoding=True,
         )
-        self.assertIn("l'offre", mailing.final_body_sample)
-        self.assertIn("\nSTOP: ", mailing.final_body_sample)
+        # Text as sent: the first recipient's text, smart-encoded as it is sent.
+        sample, sample_partner = (
+            mailing.final_body_sample,
+            mailing.final_body_sample_partner_id,
+        )
+        self.assertIn(sample_partner, zoe | ann)
+        self.assertIn("\nSTOP: ", sample)
         sms = {s.partner_id: s for s in self._queue(mailing)}
+        self.assertEqual(
+            sample.split("\nSTOP: ")[0],
+            sms[sample_partner].body.split("\nSTOP: ")[0],
+        )
         self.assertTrue(
             sms[ann].body.startswith('Bonjour Ann, l\'offre "été" - 10 €...\nSTOP: ')
         )
@@ -299,6 +308,14 @@ class TestAbTest(CampaignToolsCase):
             "50% of the audience gets one of the 2 variants (25.0% each)",
             mailing.ab_testing_description,
         )
+
+    def test_estimate_cost_unknown_when_no_provider_prices_it(self):
+        # No provider to ask: the test's cost is Unknown, not 0; parts stay.
+        self.env["sms.provider"].search([]).write({"active": False})
+        mailing = self._ab_mailing(provider_id=False)
+        self.assertEqual(mailing.parts_estimate, 35)
+        self.assertTrue(mailing.cost_unknown)
+        self.assertIn("No provider available.", mailing.estimate_note)
 
     def test_bad_setups_are_refused_at_launch(self):
         mailing = self._ab_mailing(variant_ids=[(0, 0, {"body": "Only one"})])
