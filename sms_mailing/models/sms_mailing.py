@@ -426,15 +426,15 @@ class SmsMailing(models.Model):
             )
             message = (
                 _(
-                    "Mailing scheduled for %(date)s: %(recipients)s recipients, "
-                    "%(parts)s parts; the cost is unknown.",
+                    "Mailing scheduled for %(date)s. Recipients: %(recipients)s; "
+                    "parts: %(parts)s; cost: unknown.",
                     date=date,
                     **values,
                 )
                 if cost_unknown
                 else _(
-                    "Mailing scheduled for %(date)s: %(recipients)s recipients, "
-                    "%(parts)s parts, cost %(cost)s.",
+                    "Mailing scheduled for %(date)s. Recipients: %(recipients)s; "
+                    "parts: %(parts)s; cost: %(cost)s.",
                     date=date,
                     cost=cost,
                     **values,
@@ -443,14 +443,14 @@ class SmsMailing(models.Model):
         else:
             message = (
                 _(
-                    "Mailing launched: %(recipients)s recipients, %(parts)s "
-                    "parts; the cost is unknown.",
+                    "Mailing launched. Recipients: %(recipients)s; parts: "
+                    "%(parts)s; cost: unknown.",
                     **values,
                 )
                 if cost_unknown
                 else _(
-                    "Mailing launched: %(recipients)s recipients, %(parts)s "
-                    "parts, cost %(cost)s.",
+                    "Mailing launched. Recipients: %(recipients)s; parts: "
+                    "%(parts)s; cost: %(cost)s.",
                     cost=cost,
                     **values,
                 )
@@ -459,7 +459,7 @@ class SmsMailing(models.Model):
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                # No title: the sentence says it all ("Mailing launched: ...").
+                # No title: the sentence says it all ("Mailing launched. ...").
                 "message": message,
                 "type": "success",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},

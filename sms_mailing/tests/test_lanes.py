@@ -160,10 +160,25 @@ class TestCoreLanes(SmsProviderCase):
         return worker, [row.id for row in rows]
 
     def _kill(self, worker):
-        """The worker dies: its connection closes, its lane lock goes."""
+        """The worker dies: its connection closes, its lane lock goes.
+
+        PostgreSQL ends the server process (and frees its advisory locks) a
+        moment after the client closed the connection: wait until it is gone,
+        as a lane that runs a minute after a real crash would find it."""
+        worker.execute("SELECT pg_backend_pid()")
+        pid = worker.fetchone()[0]
         connection = worker._cnx
         worker.close()
         connection.close()
+        deadline = time.monotonic() + 30
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            while time.monotonic() < deadline:
+                cr.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+                if not cr.fetchone():
+                    return
+                cr.rollback()
+                time.sleep(0.05)
+        self.fail(f"the killed worker's server process {pid} did not end")
 
     def test_a_dead_worker_resends_only_what_never_left(self):
         def build(env):

@@ -21,6 +21,7 @@ class SmsMailingPreview(models.TransientModel):
     cost = fields.Char(compute="_compute_body")
     too_long = fields.Char(compute="_compute_body")
     not_received = fields.Char(
+        "Why not received",
         compute="_compute_not_received",
         help="Why the chosen contact will not receive this mailing.",
     )

@@ -13,6 +13,6 @@ class SmsSmppPart(models.Model):
     provider_id = fields.Many2one(
         "sms.provider", required=True, ondelete="cascade", index=True
     )
-    part_message_id = fields.Char(required=True, index=True)
+    part_message_id = fields.Char("Part message ID", required=True, index=True)
     message_id = fields.Char(required=True)
     received_at = fields.Datetime(default=fields.Datetime.now, index=True)

@@ -173,7 +173,7 @@ registry.category("web_tour.tours").add("sms_mailing_campaign", {
         {
             content: "The launch is confirmed with its figures",
             trigger:
-                ".o_notification:contains('Mailing launched: 2 recipients, 2 parts, cost'):contains('0.10')",
+                ".o_notification:contains('Mailing launched. Recipients: 2; parts: 2; cost:'):contains('0.10')",
         },
         {
             content: "The mailing runs to Done",
