@@ -168,11 +168,12 @@ class SmsContactImport(models.Model):
                     "set to read the numbers written without a country code: choose "
                     "the default country, or check the column of the numbers."
                 )
+        ignored = _("Ignored")  # not inside the comprehension: _() reads the caller's env
         return self.env["ir.qweb"]._render(
             "sms_mailing.sms_contact_import_preview",
             {
                 "columns": [
-                    (col.header or "", labels.get(col.field, _("Ignored")))
+                    (col.header or "", labels.get(col.field, ignored))
                     for col in columns
                 ],
                 "rows": rows,

@@ -42,7 +42,7 @@ class TestSmsRuRejectedKey(SmsRuCase):
         action = mailing.action_launch()
         self.assertEqual(
             action["params"]["message"],
-            "Mailing launched: 3 recipients, 6 parts; the cost is unknown.",
+            "Mailing launched. Recipients: 3; parts: 6; cost: unknown.",
         )
 
     def test_refused_messages_sent_no_part(self):
