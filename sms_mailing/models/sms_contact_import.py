@@ -168,7 +168,8 @@ class SmsContactImport(models.Model):
                     "set to read the numbers written without a country code: choose "
                     "the default country, or check the column of the numbers."
                 )
-        ignored = _("Ignored")  # not inside the comprehension: _() reads the caller's env
+        # Not inside the comprehension: _() finds its language in the caller.
+        ignored = _("Ignored")
         return self.env["ir.qweb"]._render(
             "sms_mailing.sms_contact_import_preview",
             {
