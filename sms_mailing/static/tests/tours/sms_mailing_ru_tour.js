@@ -28,10 +28,9 @@ registry.category("web_tour.tours").add("sms_mailing_ru_mailing_form", {
         },
         { trigger: ".o_notebook .nav-link:contains('Текст сообщения')" },
         {
-            // The figures, in Russian; the sentences around them are left to
-            // the language pass (new source texts: limit of characters per
-            // part, text as written).
-            trigger: ".o_sms_segment_counter:contains('Символов: 32 · UCS-2 · '):contains('70')",
+            content: "The counter says it counts the text as written, the limit is of characters per part",
+            trigger:
+                ".o_sms_segment_counter:contains('Текст до подстановки макросов: Символов: 32 · UCS-2 · Частей: 1 (символов в части: 70) · Осталось в этой части: 38')",
         },
     ],
 });
@@ -46,7 +45,10 @@ registry.category("web_tour.tours").add("sms_mailing_ru_send_dialog", {
         { trigger: ".modal .modal-title:contains('Отправить SMS: Иван Петров')" },
         { trigger: ".modal .o_form_label:contains('Номер в международном формате')" },
         { trigger: ".modal .o_form_label:contains('Оператор')" },
-        { trigger: ".modal .o_sms_segment_counter:contains('Символов: 0 · GSM-7 · ')" },
+        {
+            trigger:
+                ".modal .o_sms_segment_counter:contains('Символов: 0 · GSM-7 · Частей: 0 (символов в части: 160)')",
+        },
         {
             trigger: ".modal .o_field_widget[name=body] textarea",
             run: "edit Добрый день!",
@@ -54,7 +56,7 @@ registry.category("web_tour.tours").add("sms_mailing_ru_send_dialog", {
         {
             content: "The counter follows the typing, in Russian",
             trigger:
-                ".modal .o_sms_segment_counter:contains('Символов: 12 · UCS-2 · '):contains('70'):contains('Осталось в этой части: 58')",
+                ".modal .o_sms_segment_counter:contains('Символов: 12 · UCS-2 · Частей: 1 (символов в части: 70) · Осталось в этой части: 58')",
         },
         {
             content: "The server's cost follows the typing, the Russian way",
