@@ -61,7 +61,8 @@ LANGS = {
 }
 
 PLACEHOLDER_RE = re.compile(
-    r"%\([A-Za-z_]\w*\)[-#0 +]*\d*(?:\.\d+)?[sdifr]"  # %(name)s
+    r"%%"  # a literal percent sign, never a placeholder's start
+    r"|%\([A-Za-z_]\w*\)[-#0 +]*\d*(?:\.\d+)?[sdifr]"  # %(name)s
     r"|%[-#0 +]*\d*(?:\.\d+)?[sdifr]"  # %s %d
     r"|\{\{.*?\}\}"  # {{ object.name }} (inline templates)
     r"|\{[A-Za-z_0-9]*\}"  # {} {0} {name}

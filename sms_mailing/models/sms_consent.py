@@ -18,7 +18,7 @@ class SmsConsent(models.Model):
     )
     number = fields.Char(index=True, readonly=True)
     action = fields.Selection(
-        [(OPTOUT, "Opted out"), (OPTIN, "Opted in")],
+        [(OPTOUT, "Opt-out"), (OPTIN, "Opt-in")],
         required=True,
         readonly=True,
     )

@@ -44,7 +44,7 @@ class SmsMailingAbTest(models.Model):
             (ab_test.OPTOUTS, "Fewest opt-outs"),
             (ab_test.MANUAL, "Chosen by hand"),
         ],
-        "Winner",
+        "Winner selection",
         default=ab_test.CLICKS,
         required=True,
         tracking=True,
@@ -58,7 +58,9 @@ class SmsMailingAbTest(models.Model):
     ab_testing_completed = fields.Boolean(
         "Winner sent", readonly=True, copy=False, tracking=True
     )
-    ab_test_counter = fields.Integer(readonly=True, copy=False)
+    ab_test_counter = fields.Integer(
+        "A/B test split counter", readonly=True, copy=False
+    )
     ab_testing_description = fields.Char(
         "A/B test plan", compute="_compute_ab_testing_description"
     )
