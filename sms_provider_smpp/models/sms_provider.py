@@ -277,11 +277,36 @@ class SmsProvider(models.Model):
             return 0
 
     def _smpp_apply_receipts_now(self):
-        cr = self.env.cr
-        Receipt = self.env["sms.smpp.receipt"].sudo()
-        Receipt.flush_model()
+        rows = self._smpp_lock_receipts()
+        if not rows:
+            return 0
+        resolved = self._smpp_resolve([row[1] for row in rows])
+        done, updates, part_failures = self._smpp_receipt_updates(rows, resolved)
+        if updates:
+            updates = self._smpp_apply_delivered_in_bulk(updates)
+        if updates:
+            self._apply_status_updates(updates)
+        if part_failures:
+            self._smpp_fail_parts(part_failures)
+        self._smpp_delete_receipts(done)
+        recent = fields.Datetime.now() - timedelta(minutes=10)
+        applied = set(done)
+        if any(row[0] not in applied and row[5] >= recent for row in rows):
+            # Receipts of messages whose result is not stored yet: the
+            # scheduled read of received messages applies them soon.
+            self.env.ref("sms_mailing.ir_cron_sms_fetch_inbound")._trigger(
+                fields.Datetime.now() + timedelta(seconds=10)
+            )
+        return len(done)
+
+    def _smpp_lock_receipts(self):
+        """The stored receipts of this provider no other transaction is
+        applying, locked: ``(id, message_id, state, failure_type, error,
+        received_at)`` rows."""
+        # sudo: only writes pending changes to the table read below.
+        self.env["sms.smpp.receipt"].sudo().flush_model()
         self.env["sms.smpp.part"].flush_model()
-        cr.execute(
+        self.env.cr.execute(
             SQL(
                 "SELECT id, message_id, state, failure_type, error, received_at"
                 " FROM sms_smpp_receipt WHERE provider_id = %s"
@@ -289,10 +314,12 @@ class SmsProvider(models.Model):
                 self.id,
             )
         )
-        rows = cr.fetchall()
-        if not rows:
-            return 0
-        resolved = self._smpp_resolve([row[1] for row in rows])
+        return self.env.cr.fetchall()
+
+    def _smpp_receipt_updates(self, rows, resolved):
+        """``(applied receipt ids, StatusUpdate list, {reference: (failure
+        type, error)} of failed later parts)`` for the receipt ``rows`` whose
+        message is known (``resolved``, see :meth:`_smpp_resolve`)."""
         updates = []
         done = []
         part_failures = {}
@@ -317,12 +344,12 @@ class SmsProvider(models.Model):
                     error=error or None,
                 )
             )
-        if updates:
-            updates = self._smpp_apply_delivered_in_bulk(updates)
-        if updates:
-            self._apply_status_updates(updates)
-        if part_failures:
-            self._smpp_fail_parts(part_failures)
+        return done, updates, part_failures
+
+    def _smpp_delete_receipts(self, done):
+        """Delete the applied receipts, and the receipts and part ids too old
+        to ever find their message."""
+        cr = self.env.cr
         stale = fields.Datetime.now() - timedelta(days=KEEP_DAYS)
         cr.execute(
             SQL(
@@ -340,16 +367,8 @@ class SmsProvider(models.Model):
                 fields.Datetime.now() - timedelta(days=30),
             )
         )
-        Receipt.invalidate_model()
-        recent = fields.Datetime.now() - timedelta(minutes=10)
-        applied = set(done)
-        if any(row[0] not in applied and row[5] >= recent for row in rows):
-            # Receipts of messages whose result is not stored yet: the
-            # scheduled read of received messages applies them soon.
-            self.env.ref("sms_mailing.ir_cron_sms_fetch_inbound")._trigger(
-                fields.Datetime.now() + timedelta(seconds=10)
-            )
-        return len(done)
+        # sudo: only to invalidate the cache of the rows deleted above.
+        self.env["sms.smpp.receipt"].sudo().invalidate_model()
 
     def _smpp_apply_delivered_in_bulk(self, updates):
         """Mark delivered, in one statement, the campaign messages a receipt
@@ -440,10 +459,14 @@ class SmsProvider(models.Model):
         """``{receipt id: (stored provider_message_id, is a later part)}`` for
         messages whose sending result is stored (not ``process``: a result
         written after the receipt would overwrite it)."""
-        cr = self.env.cr
         self.env["sms.sms"].flush_model(["provider_id", "provider_message_id", "state"])
-        wanted = list(set(message_ids))
-        # A later part's id leads to the first part's id.
+        targets = self._smpp_part_targets(list(set(message_ids)))
+        return self._smpp_stored_targets(targets)
+
+    def _smpp_part_targets(self, wanted):
+        """``{receipt id: (first part's id, is a later part)}``: a later
+        part's id leads to the first part's id (in any form of the id)."""
+        cr = self.env.cr
         targets = {mid: (mid, False) for mid in wanted}
         cr.execute(
             SQL(
@@ -474,6 +497,12 @@ class SmsProvider(models.Model):
             )
             for form, first in cr.fetchall():
                 targets[forms[form]] = (first, True)
+        return targets
+
+    def _smpp_stored_targets(self, targets):
+        """The ``targets`` (see :meth:`_smpp_part_targets`) whose message's
+        sending result is stored, by its stored provider_message_id."""
+        cr = self.env.cr
         references = list({ref for ref, _is_part in targets.values()})
         cr.execute(
             SQL(
