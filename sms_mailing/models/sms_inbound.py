@@ -77,13 +77,10 @@ class SmsInbound(models.Model):
         )
 
     @api.model
-    def _create_from_provider(self, provider, messages, stop_keywords=None):
-        keywords = parse_keywords(stop_keywords or DEFAULT_STOP_KEYWORDS)
-        start_keywords = parse_keywords(
-            provider._start_keywords() or DEFAULT_START_KEYWORDS
-        )
-        created = self.browse()
-        known = set(
+    def _known_message_ids(self, provider, messages):
+        """The provider's message IDs among ``messages`` already received
+        (a message fetched twice is stored once)."""
+        return set(
             self.search(
                 [
                     ("provider_id", "=", provider.id),
@@ -99,6 +96,27 @@ class SmsInbound(models.Model):
                 ]
             ).mapped("provider_message_id")
         )
+
+    @api.model
+    def _post_on_partners(self, partners, number, body):
+        """A note with the received text on each contact of the number."""
+        for partner in partners:
+            partner.message_post(
+                body=Markup("<p>%s</p><p>%s</p>")
+                % (_("SMS received from %(number)s:", number=number), body),
+                author_id=partner.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+
+    @api.model
+    def _create_from_provider(self, provider, messages, stop_keywords=None):
+        keywords = parse_keywords(stop_keywords or DEFAULT_STOP_KEYWORDS)
+        start_keywords = parse_keywords(
+            provider._start_keywords() or DEFAULT_START_KEYWORDS
+        )
+        created = self.browse()
+        known = self._known_message_ids(provider, messages)
         for message in messages:
             if message.provider_message_id:
                 if message.provider_message_id in known:
@@ -125,14 +143,7 @@ class SmsInbound(models.Model):
                 }
             )
             created |= inbound
-            for partner in partners:
-                partner.message_post(
-                    body=Markup("<p>%s</p><p>%s</p>")
-                    % (_("SMS received from %(number)s:", number=number), message.body),
-                    author_id=partner.id,
-                    message_type="comment",
-                    subtype_xmlid="mail.mt_note",
-                )
+            self._post_on_partners(partners, number, message.body)
             if stop:
                 inbound._opt_out(partners, e164)
             elif start:

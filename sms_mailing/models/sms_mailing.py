@@ -3,14 +3,11 @@ actions of its form. The rest of ``sms.mailing`` lives by concern in
 ``sms_mailing_render.py`` (the text each recipient gets),
 ``sms_mailing_audience.py`` (who gets it), ``sms_mailing_estimate.py`` (before
 launch), ``sms_mailing_queue.py`` (the queuing cron) and
-``sms_mailing_statistics.py`` (after launch)."""
-
-from markupsafe import Markup
+``sms_mailing_statistics.py`` (after launch, and the drill-downs of its
+counters)."""
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
-
-from ..tools.audience import EXCLUSIONS
 
 # What a launched mailing keeps as it was launched: its text, audience,
 # provider and dates (the queuing cron reads them batch after batch).
@@ -568,77 +565,6 @@ class SmsMailing(models.Model):
             "context": {"default_mailing_id": self.id},
         }
 
-    def _action_view_sms(
-        self, domain, name, group_by=None, first_view="list", empty=None
-    ):
-        """The messages of the mailing matching ``domain``, titled ``name`` (what
-        was clicked), opening on ``first_view``; ``empty`` is ``(title, text)``,
-        the page shown when there are none (each counter its own)."""
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "sms_mailing.sms_sms_action"
-        )
-        views = action.get("views") or []
-        views = [v for v in views if v[1] == first_view] + [
-            v for v in views if v[1] != first_view
-        ]
-        context = {"create": False}
-        if group_by:
-            context["group_by"] = group_by
-        action.update(
-            name=name,
-            display_name=name,
-            views=views,
-            view_mode=",".join(v[1] for v in views),
-            domain=[("sms_mailing_id", "in", self.ids), ("is_test", "=", False)]
-            + domain,
-            context=context,
-        )
-        if empty:
-            action["help"] = self._empty_help(*empty)
-        return action
-
-    @api.model
-    def _empty_help(self, title, text):
-        return Markup('<p class="o_view_nocontent_empty_folder">%s</p><p>%s</p>') % (
-            title,
-            text,
-        )
-
-    def action_view_clicked(self):
-        return self._action_view_sms(
-            [("clicked", "=", True)],
-            _("Clicked"),
-            empty=(
-                _("No click yet"),
-                _("Recipients who open a tracked link of the text are listed here."),
-            ),
-        )
-
-    def action_view_optout(self):
-        return self._action_view_sms(
-            [("optout_at", "!=", False)],
-            _("Opted out"),
-            empty=(
-                _("Nobody opted out"),
-                _("Recipients who use the opt-out link of the text are listed here."),
-            ),
-        )
-
-    def action_view_links(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Links"),
-            "res_model": "link.tracker",
-            "view_mode": "list,form",
-            "views": [
-                (self.env.ref("sms_mailing.link_tracker_view_list_sms").id, "list"),
-                (False, "form"),
-            ],
-            "domain": [("source_id", "=", self.utm_source_id.id or 0)],
-            "context": {"create": False},
-        }
-
     def action_save_as_template(self):
         """A new ``sms.template`` on contacts with the mailing's text."""
         self.ensure_one()
@@ -666,121 +592,3 @@ class SmsMailing(models.Model):
                 "type": "success",
             },
         }
-
-    def action_view_all(self):
-        return self._action_view_sms(
-            [
-                "!",
-                "&",
-                ("state", "=", "canceled"),
-                ("failure_type", "in", list(EXCLUSIONS)),
-            ],
-            _("Recipients"),
-            empty=(
-                _("No recipient"),
-                _("The messages of this mailing are listed here once it is launched."),
-            ),
-        )
-
-    def action_view_excluded(self):
-        """The contacts of the audience who get no SMS, each with the reason
-        in the words of the Exclusions tab (contacts, not messages: an
-        excluded contact has no message text, and often no number)."""
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Excluded"),
-            "display_name": _("Excluded"),
-            "res_model": "res.partner",
-            "view_mode": "list,form",
-            "views": [
-                (
-                    self.env.ref("sms_mailing.res_partner_view_list_sms_excluded").id,
-                    "list",
-                ),
-                (False, "form"),
-            ],
-            # The user's own rights on the messages apply (no sudo).
-            "domain": [
-                (
-                    "sms_ids",
-                    "any",
-                    [
-                        ("sms_mailing_id", "=", self.id),
-                        ("is_test", "=", False),
-                        ("state", "=", "canceled"),
-                        ("failure_type", "in", list(EXCLUSIONS)),
-                    ],
-                )
-            ],
-            "context": {"create": False, "sms_exclusion_mailing_id": self.id},
-            "help": self._empty_help(
-                _("No excluded contact"),
-                _(
-                    "Contacts of the audience who get no SMS (no number, invalid "
-                    "number, Do not use SMS, blacklisted, same number as another "
-                    "contact) are listed here."
-                ),
-            ),
-        }
-
-    def action_view_queued(self):
-        return self._action_view_sms(
-            [("state", "in", ("outgoing", "process"))],
-            _("In queue"),
-            empty=(
-                _("No SMS in the queue"),
-                _("Messages waiting to be handed to a provider are listed here."),
-            ),
-        )
-
-    def action_view_sent(self):
-        return self._action_view_sms(
-            [("state", "in", ("pending", "sent"))],
-            _("Sent"),
-            empty=(
-                _("No SMS sent yet"),
-                _("Messages a provider took are listed here."),
-            ),
-        )
-
-    def action_view_delivered(self):
-        # Deliveries over time; Odoo 18's smallest date interval is the day.
-        action = self._action_view_sms(
-            [("state", "=", "sent")],
-            _("Delivered"),
-            first_view="graph",
-            empty=(
-                _("No SMS delivered yet"),
-                _("Deliveries appear here as the providers report them."),
-            ),
-        )
-        action["context"] = dict(action["context"], graph_groupbys=["delivered_at:day"])
-        return action
-
-    def action_view_retrying(self):
-        return self._action_view_sms(
-            [("state", "=", "outgoing"), ("error_message", "!=", False)],
-            _("Waiting for retry"),
-            empty=(
-                _("No SMS waiting for a retry"),
-                _(
-                    "Messages a provider refused for a temporary reason are "
-                    "listed here until they are sent again."
-                ),
-            ),
-        )
-
-    def action_view_failed(self):
-        return self._action_view_sms(
-            [("state", "=", "error")],
-            _("Failed"),
-            "failure_type",
-            empty=(
-                _("No failed SMS"),
-                _(
-                    "Messages a provider refused or could not deliver are listed "
-                    "here, with the reason."
-                ),
-            ),
-        )

@@ -173,6 +173,26 @@ class SmsMailingAbTest(models.Model):
     def _compute_launch_problem(self):
         return super()._compute_launch_problem()
 
+    @api.model
+    def _ab_estimate_totals(self, results, recipients, tested):
+        """``(parts, cost)`` of the whole mailing: each variant's share of the
+        ``tested`` recipients at its own rate, the rest at the longest
+        variant's parts and the dearest variant's cost."""
+        count = len(results)
+        share = [
+            tested // count + (1 if index < tested % count else 0)
+            for index in range(count)
+        ]
+        rest = recipients - tested
+        per_recipient = [r.get("parts_estimate", 0) / recipients for r in results]
+        cost_per_recipient = [r.get("cost_estimate", 0.0) / recipients for r in results]
+        longest = max(range(count), key=lambda i: per_recipient[i])
+        parts = sum(n * p for n, p in zip(share, per_recipient, strict=True))
+        parts += rest * per_recipient[longest]
+        cost = sum(n * c for n, c in zip(share, cost_per_recipient, strict=True))
+        cost += rest * max(cost_per_recipient)
+        return parts, cost
+
     def _estimate(self):
         """Each variant's texts counted for its share of the test; the rest
         of the audience counted with the longest variant (the winner is not
@@ -188,18 +208,8 @@ class SmsMailingAbTest(models.Model):
         if not recipients or not any(r.get("body_parts") for r in results):
             return values
         tested = ab_test.test_size(recipients, self.ab_testing_pc)
-        share = [
-            tested // len(variants) + (1 if index < tested % len(variants) else 0)
-            for index in range(len(variants))
-        ]
         rest = recipients - tested
-        per_recipient = [r.get("parts_estimate", 0) / recipients for r in results]
-        cost_per_recipient = [r.get("cost_estimate", 0.0) / recipients for r in results]
-        longest = max(range(len(results)), key=lambda i: per_recipient[i])
-        parts = sum(n * p for n, p in zip(share, per_recipient, strict=True))
-        parts += rest * per_recipient[longest]
-        cost = sum(n * c for n, c in zip(share, cost_per_recipient, strict=True))
-        cost += rest * max(cost_per_recipient)
+        parts, cost = self._ab_estimate_totals(results, recipients, tested)
         if any(r.get("cost_unknown") for r in results):
             # A variant's cost unknown: the test's too (Unknown, not a part of it).
             values["cost_unknown"] = True
@@ -378,9 +388,9 @@ class SmsMailingAbTest(models.Model):
             )
         return self._ab_send_winner(variants[index])
 
-    def _ab_send_winner(self, variant):
-        """``variant``'s text becomes the mailing's and goes to the recipients
-        held during the test."""
+    def _ab_check_winner(self, variant):
+        """Raise when ``variant`` cannot be sent as the winner of this
+        mailing's A/B test now."""
         self.ensure_one()
         if not self.ab_testing_enabled or variant.mailing_id != self:
             raise UserError(_("This variant is not part of an A/B test."))
@@ -400,7 +410,10 @@ class SmsMailingAbTest(models.Model):
                     mailing=self.name,
                 )
             )
-        self.check_access("write")
+
+    def _ab_release_held(self, variant):
+        """Make ``variant``'s text the mailing's and queue the recipients held
+        during the test as batches."""
         # The text is the mailing's from now on: written as it was launched
         # (a launched mailing's text is otherwise locked), then the held
         # recipients are queued with it by the queuing cron, as the launcher.
@@ -423,6 +436,13 @@ class SmsMailingAbTest(models.Model):
         self.env.cr.execute(
             SQL("DELETE FROM sms_mailing_held WHERE mailing_id = %s", self.id)
         )
+
+    def _ab_send_winner(self, variant):
+        """``variant``'s text becomes the mailing's and goes to the recipients
+        held during the test."""
+        self._ab_check_winner(variant)
+        self.check_access("write")
+        self._ab_release_held(variant)
         # sudo: the state of the queuing, written by whoever decides the
         # winner (a manager, or the cron at the chosen time).
         self.sudo().write(

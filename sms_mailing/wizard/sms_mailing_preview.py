@@ -41,6 +41,26 @@ class SmsMailingPreview(models.TransientModel):
                 wizard._not_received_reason() if wizard.partner_id else False
             )
 
+    def _earlier_same_number(self, audience_domain):
+        """The first contact of the audience before this one with the same
+        number and not opted out (the one who gets the only SMS sent to it),
+        or an empty recordset."""
+        partner = self.partner_id
+        number = partner.phone_sanitized
+        Partner = self.env["res.partner"]
+        if not number:
+            return Partner
+        return Partner.search(
+            [
+                *audience_domain,
+                ("phone_sanitized", "=", number),
+                ("sms_opt_out", "=", False),
+                ("id", "<", partner.id),
+            ],
+            limit=1,
+            order="id",
+        )
+
     def _not_received_reason(self):
         """A sentence saying why the contact gets no SMS of this mailing, or
         False when they get one (the reasons and their order are those of the
@@ -57,21 +77,8 @@ class SmsMailingPreview(models.TransientModel):
             )
         number = partner.phone_sanitized
         raw = partner.mobile or partner.phone
-        seen = set()
-        first = Partner
-        if number:
-            first = Partner.search(
-                [
-                    *audience_domain,
-                    ("phone_sanitized", "=", number),
-                    ("sms_opt_out", "=", False),
-                    ("id", "<", partner.id),
-                ],
-                limit=1,
-                order="id",
-            )
-            if first:
-                seen.add(number)
+        first = self._earlier_same_number(audience_domain)
+        seen = {number} if first else set()
         reason = audience.exclusion_reason(
             number, raw, partner.sms_opt_out, partner.phone_sanitized_blacklisted, seen
         )
