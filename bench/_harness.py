@@ -238,6 +238,22 @@ class Rpc:
             kwargs,
         )
 
+    def campaign_to(self, ref, body, **values):
+        """A draft mailing of ``body`` to the contacts whose reference is
+        ``ref`` (what :func:`insert_contacts` wrote), through a dynamic group
+        as a sales manager would build it; returns the mailing's id."""
+        group = self(
+            "sms.mailing.group",
+            "create",
+            {"name": ref, "domain": repr([("ref", "=", ref)])},
+        )
+        return self(
+            "sms.mailing",
+            "create",
+            {"name": f"Bench {ref}", "body": body, "group_ids": [(6, 0, [group])]}
+            | values,
+        )
+
 
 def insert_contacts(db, ref, numbers):
     """Contacts ``Client <number>`` with these mobiles, tagged by ``ref``, in one

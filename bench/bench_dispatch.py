@@ -284,16 +284,7 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
             # Several servers share the jobs: ask each for one warm worker.
             warm = args.max_cron_threads if args.workers and len(servers) == 1 else 1
             server.wait_crons_warm(warm)
-        group = rpc(
-            "sms.mailing.group",
-            "create",
-            {"name": name, "domain": repr([("ref", "=", name)])},
-        )
-        mailing = rpc(
-            "sms.mailing",
-            "create",
-            {"name": f"Bench {name}", "body": BODY, "group_ids": [(6, 0, [group])]},
-        )
+        mailing = rpc.campaign_to(name, BODY)
         total = len(numbers)
         started = time.monotonic()
         rpc("sms.mailing", "action_launch", [mailing])

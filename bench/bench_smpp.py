@@ -201,16 +201,7 @@ def run_campaign(args, smsc_module, name, count, kill_at=None):
         if args.unnice:
             for server in servers:
                 unnice(server)
-        group = rpc(
-            "sms.mailing.group",
-            "create",
-            {"name": name, "domain": repr([("ref", "=", name)])},
-        )
-        mailing = rpc(
-            "sms.mailing",
-            "create",
-            {"name": f"Bench {name}", "body": BODY, "group_ids": [(6, 0, [group])]},
-        )
+        mailing = rpc.campaign_to(name, BODY)
         started = time.monotonic()
         rpc("sms.mailing", "action_launch", [mailing])
         elapsed = watch(args, conn, mailing, count, servers, kill_at, started)

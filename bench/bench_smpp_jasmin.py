@@ -123,16 +123,7 @@ def run(args, smsc_module, gateway_module):
             },
         )
         time.sleep(args.warmup)  # cron workers load the registry first
-        group = rpc(
-            "sms.mailing.group",
-            "create",
-            {"name": name, "domain": repr([("ref", "=", name)])},
-        )
-        mailing = rpc(
-            "sms.mailing",
-            "create",
-            {"name": f"Bench {name}", "body": BODY, "group_ids": [(6, 0, [group])]},
-        )
+        mailing = rpc.campaign_to(name, BODY)
         cpu_before = jasmin.cpu_seconds()
         started = time.monotonic()
         rpc("sms.mailing", "action_launch", [mailing])
