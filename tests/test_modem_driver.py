@@ -169,6 +169,53 @@ def test_send_pdu_returns_the_message_reference(fake):
     driver.close()
 
 
+def test_hand_over_happens_at_the_prompt_just_before_the_pdu(fake):
+    """A crash at the hand-over leaves the modem at its prompt, PDU unwritten:
+    the message cannot leave. Refused before the prompt: no hand-over."""
+    driver = open_driver(fake)
+    (part,) = encode_submit("+33612345678", "Bonjour")
+    seen = []
+    mr = driver.send_pdu(
+        part.pdu, part.length, before_write=lambda: seen.append(list(fake.commands))
+    )
+    assert mr == 0
+    assert seen[0][-1] == f"AT+CMGS={part.length}"  # the prompt, not the PDU
+    assert fake.commands[-1] == "PDU:" + part.pdu
+    driver.close()
+
+
+def test_no_hand_over_when_the_modem_refuses_the_command(pty_fake):
+    driver = open_driver(pty_fake)
+    driver.command("AT+CMGF=1")  # text mode: AT+CMGS=<length> is refused
+    (part,) = encode_submit("+33612345678", "x")
+    seen = []
+    with pytest.raises(ModemError):
+        driver.send_pdu(part.pdu, part.length, before_write=lambda: seen.append(1))
+    assert seen == []
+    assert not pty_fake.sent
+    driver.close()
+
+
+def test_a_failed_hand_over_leaves_the_prompt_and_sends_nothing(pty_fake):
+    driver = open_driver(pty_fake)
+    (part,) = encode_submit("+33612345678", "x")
+
+    def refuse():
+        raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError):
+        driver.send_pdu(part.pdu, part.length, before_write=refuse)
+    deadline = time.monotonic() + 2
+    while pty_fake.commands[-1] != "<ESC>" and time.monotonic() < deadline:
+        time.sleep(0.01)  # the modem's thread reads the escape
+    assert pty_fake.commands[-1] == "<ESC>"
+    assert not pty_fake.sent
+    # the line is usable right after
+    assert driver.send_pdu(part.pdu, part.length) == 0
+    assert len(pty_fake.sent) == 1
+    driver.close()
+
+
 def test_send_works_with_echo_left_on(pty_fake):
     driver = open_driver(pty_fake)
     driver.command("ATE1")

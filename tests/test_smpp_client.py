@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from odoo.addons.sms_mailing.tools import segments
+from odoo.addons.sms_mailing.tools import dispatch, segments
 from odoo.addons.sms_mailing.tools.provider import (
     ACCEPTED,
     FAILURE_IN_DOUBT,
@@ -56,6 +56,49 @@ def test_window_and_latency_give_the_expected_throughput(smsc):
     # 100 messages, 10 at a time, 50 ms each: 0.5 s, far from 100 x 50 ms
     assert elapsed < 2.0
     assert len(smsc.accepted()) == 100
+
+
+def test_each_message_is_handed_over_just_before_its_first_submit(smsc):
+    """Only what may be on the wire is handed over: each message once, just
+    before its first submit_sm (never more than the window ahead of what the
+    SMSC has), its later parts without a new hand-over."""
+    smsc.submit_latency = 0.02
+    client = client_for(smsc, window=3)
+    batch = messages(9) + [OutgoingMessage("long", "+33600009999", "x" * 200)]
+    marks = []
+
+    def mark(keys):
+        # Everything handed over before is on the wire: the SMSC gets it.
+        before = sum(len(k) for k, _seen in marks)
+        smsc.wait_for(lambda: len(smsc.submits) >= before)
+        marks.append((keys, len(smsc.submits)))
+
+    answers, error = dispatch.request(client, batch, dispatch.HandOver(mark))
+    assert error is None
+    assert {a.status for a in answers.values()} == {ACCEPTED}
+    keys = [key for k, _seen in marks for key in k]
+    assert sorted(keys) == sorted(m.key for m in batch)  # each once
+    assert max(len(k) for k, _seen in marks) <= 3  # the window
+    assert len(marks) > 3  # as the window frees, not all at once
+    destinations = {m.key: m.number.lstrip("+") for m in batch}
+    for handed, seen in marks:
+        # at its hand-over, no part of a message had reached the SMSC
+        before = {submit.destination_addr for submit in smsc.submits[:seen]}
+        assert not {destinations[key] for key in handed} & before
+    assert len(smsc.submits) == 11  # the long one in 2 parts
+
+
+def test_a_failed_hand_over_submits_nothing_of_those_messages(smsc):
+    client = client_for(smsc, window=2)
+
+    def refuse(keys):
+        raise ProviderError("database gone", transient=True)
+
+    answers, error = dispatch.request(client, messages(3), dispatch.HandOver(refuse))
+    assert error is None
+    assert {a.status for a in answers.values()} == {TRANSIENT}
+    assert "database gone" in answers["k0"].error
+    assert smsc.submits == []
 
 
 def test_rate_limit_spaces_the_submits(smsc):

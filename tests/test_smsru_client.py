@@ -292,6 +292,61 @@ def test_timeout_of_a_send_leaves_the_messages_in_doubt(server, make_client):
     assert len(server.requests) == 1
 
 
+def test_each_request_is_handed_over_after_its_headers_before_its_body(
+    server, client
+):
+    """A crash between the hand-over and the body leaves a request SMS.ru
+    cannot carry out: the hand-over happens once the connection is open and
+    the headers are written, just before the body (one per request)."""
+    seen = []
+
+    def hand_over(keys):
+        requests_before = len(server.requests_to("sms/send"))
+        deadline = time.monotonic() + 5
+        while server.headers_read <= requests_before and time.monotonic() < deadline:
+            time.sleep(0.005)  # the server's thread reads the headers
+        seen.append((keys, server.headers_read, requests_before))
+
+    client.on_hand_over = hand_over
+    batch = messages(2) + [OutgoingMessage("dup", number(0), "Again")]
+    results = by_key(client.send(batch))
+    assert {r.status for r in results.values()} == {ACCEPTED}
+    # Two requests (the same number twice): each handed over with its own
+    # messages when SMS.ru had its headers and had not yet received its body.
+    assert seen == [(["k0", "k1"], 1, 0), (["dup"], 2, 1)]
+    assert len(server.requests_to("sms/send")) == 2
+
+
+def test_a_request_that_never_left_is_not_handed_over_nor_in_doubt():
+    """Connection refused: nothing handed over, retried (not in doubt)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = SmsRuClient({"api_id": API_ID, "base_url": f"http://127.0.0.1:{port}"})
+    handed = []
+    client.on_hand_over = handed.append
+    with pytest.raises(ProviderError) as info:
+        client.send(messages(2))
+    assert info.value.transient
+    assert info.value.failure_type != FAILURE_IN_DOUBT
+    assert handed == []
+
+
+def test_a_failed_hand_over_sends_nothing(server, client):
+    """The mark could not be written: the body never leaves, SMS.ru carries
+    nothing out and the messages wait for the next attempt."""
+
+    def refuse(keys):
+        raise ProviderError("database gone", transient=True)
+
+    client.on_hand_over = refuse
+    with pytest.raises(ProviderError) as info:
+        client.send(messages(2))
+    assert info.value.transient
+    assert server.requests_to("sms/send") == []
+    assert not server.messages
+
+
 def test_timeout_of_a_read_only_request_is_transient(server, make_client):
     client = make_client(timeout=0.3)
     server.fail_next("timeout")

@@ -4,7 +4,6 @@ card, a test SMS) go through the same functions; a direct send runs in the
 caller's transaction without a lane lock."""
 
 import collections
-import concurrent.futures
 import time
 
 from psycopg2 import errors as pg_errors
@@ -183,6 +182,16 @@ class SmsSms(models.Model):
             commit_batch(self.env)
 
     @api.model
+    def _hand_over_of(self, by_key, commit):
+        """A :class:`~..tools.dispatch.HandOver` for the clients sending the
+        claimed rows of ``by_key`` (``{uuid: row}``): their messages are marked
+        in this thread (:meth:`_hand_over`) just before a client writes them."""
+        return dispatch.HandOver(
+            lambda keys: self._hand_over([by_key[key] for key in keys], commit),
+            lang=self.env.lang,
+        )
+
+    @api.model
     def _commit_results(self):
         """Commit this transaction (results only) without waiting for the disk.
 
@@ -251,13 +260,10 @@ class SmsSms(models.Model):
                 answers = ({}, down)
             else:
                 pacer.wait(len(chunk))
-                by_key = {row.uuid: row for row in chunk}
                 answers = dispatch.request_with_new_client(
                     provider._open_client,
                     dispatch.outgoing_messages(chunk),
-                    lambda keys, by_key=by_key: self._hand_over(
-                        [by_key[key] for key in keys], commit
-                    ),
+                    self._hand_over_of({row.uuid: row for row in chunk}, commit),
                 )
                 if isinstance(answers[1], provider_api.ProviderError):
                     down = provider_api.shared_outcome(answers[1])
@@ -281,47 +287,58 @@ class SmsSms(models.Model):
         taken = set()
         down = None
         chunk_size = provider._request_size()
+        by_key = {}  # uuid -> claimed row, of the chunks in flight
+        hand_over = self._hand_over_of(by_key, True)
         with dispatch.client_pool(provider._open_client, inflight) as (clients, pool):
             waiting = collections.deque()  # chunks claimed, not yet sent
             flying = {}  # future -> chunk
             exhausted = False
             probing = True
-            while True:
-                while down is None and len(flying) < (1 if probing else inflight):
-                    if not waiting and not exhausted:
-                        rows = []
-                        if time.monotonic() < deadline or not taken:
-                            rows = self._claim_batch(provider, key, claim_size)
-                        exhausted = not rows
-                        taken.update(row.id for row in rows)
-                        waiting.extend(split_every(chunk_size, rows, list))
-                    if not waiting:
+            try:
+                while True:
+                    while down is None and len(flying) < (1 if probing else inflight):
+                        if not waiting and not exhausted:
+                            rows = []
+                            if time.monotonic() < deadline or not taken:
+                                rows = self._claim_batch(provider, key, claim_size)
+                            exhausted = not rows
+                            taken.update(row.id for row in rows)
+                            waiting.extend(split_every(chunk_size, rows, list))
+                        if not waiting:
+                            break
+                        chunk = waiting.popleft()
+                        pacer.wait(len(chunk), sleep=hand_over.sleep)
+                        by_key.update((row.uuid, row) for row in chunk)
+                        future = pool.submit(
+                            dispatch.request_with_pooled_client,
+                            clients,
+                            dispatch.outgoing_messages(chunk),
+                            hand_over,
+                        )
+                        flying[hand_over.watch(future)] = chunk
+                    if not flying:
                         break
-                    chunk = waiting.popleft()
-                    pacer.wait(len(chunk))
-                    self._hand_over(chunk, commit=True)
-                    future = pool.submit(
-                        dispatch.request_with_pooled_client,
-                        clients,
-                        dispatch.outgoing_messages(chunk),
-                    )
-                    flying[future] = chunk
-                if not flying:
-                    break
-                finished, _pending = concurrent.futures.wait(
-                    flying, return_when=concurrent.futures.FIRST_COMPLETED
-                )
-                for future in finished:
-                    chunk = flying.pop(future)
-                    answers = future.result()
-                    if isinstance(answers[1], provider_api.ProviderError):
-                        if down is None:
-                            down = provider_api.shared_outcome(answers[1])
-                    elif answers[1] is None:
-                        probing = False
-                    results = dispatch.results_by_id(chunk, *answers, self.env._)
-                    self._write_send_results(provider, chunk, results, route_cache)
-                self._commit_results()
+                    # Each request's thread asks for its hand-over just before
+                    # its bytes leave; they are marked (and committed) here.
+                    finished = hand_over.wait(flying)
+                    # A fresh snapshot: the hand-overs committed since the last
+                    # one are seen before their messages' results are written.
+                    commit_batch(self.env)
+                    for future in finished:
+                        chunk = flying.pop(future)
+                        answers = future.result()
+                        if isinstance(answers[1], provider_api.ProviderError):
+                            if down is None:
+                                down = provider_api.shared_outcome(answers[1])
+                        elif answers[1] is None:
+                            probing = False
+                        results = dispatch.results_by_id(chunk, *answers, self.env._)
+                        self._write_send_results(provider, chunk, results, route_cache)
+                        for row in chunk:
+                            del by_key[row.uuid]
+                    self._commit_results()
+            finally:
+                hand_over.close()
         for chunk in waiting:
             results = dispatch.results_by_id(chunk, {}, down, self.env._)
             self._write_send_results(provider, chunk, results, route_cache)

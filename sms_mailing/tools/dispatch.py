@@ -12,12 +12,15 @@ import contextlib
 import dataclasses
 import logging
 import queue
+import threading
 import time
 import typing
 
 from . import provider as provider_api
+from .i18n import lazy_translate
 
 _logger = logging.getLogger(__name__)
+_lt = lazy_translate(__name__)
 
 # Dispatch lanes hold session advisory locks (LANE_LOCK_NAMESPACE, key) with
 # key = provider id * LANE_SLOTS + slot ("SMSL" as the namespace).
@@ -157,14 +160,140 @@ def _plain(source, **values):
     return source % values if values else source
 
 
+class HandOver:
+    """Marks messages as handed over in the lane's own thread (the one that
+    holds the database cursor), whichever thread is about to write them.
+
+    ``mark(keys)`` writes the marks durably (an UPDATE and a commit): called
+    at once when the lane's thread itself hands over; a request's thread (a
+    client of the pool, an SMPP bind) asks and waits, and the lane's thread
+    writes the marks of every waiting request at once while it waits for its
+    requests (:meth:`wait`). Nothing leaves before its mark is durable.
+
+    >>> import concurrent.futures
+    >>> marked = []
+    >>> hand_over = HandOver(marked.append)
+    >>> hand_over(["u1"])  # the lane's thread: marked at once
+    >>> with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    ...     future = hand_over.watch(pool.submit(lambda: hand_over(["u2"]) or "sent"))
+    ...     finished = hand_over.wait([future])
+    >>> marked, [f.result() for f in finished]
+    ([['u1'], ['u2']], ['sent'])
+    """
+
+    def __init__(self, mark, lang=None):
+        self._mark = mark
+        self._lang = lang
+        self._owner = threading.get_ident()
+        # Asks of other threads, and None when a watched future is done.
+        self._events = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __call__(self, keys):
+        if threading.get_ident() == self._owner:
+            self._mark(list(keys))
+            return
+        ask = _Ask(list(keys))
+        with self._lock:
+            if not self._closed:
+                self._events.put(ask)
+            else:
+                ask.error = "lane stopped"
+                ask.done.set()
+        ask.done.wait()
+        if ask.error is not None:
+            # Not marked: the client must not write them (they are sent later).
+            raise provider_api.ProviderError(
+                _lt(
+                    "Not sent: the messages could not be marked as handed over "
+                    "(%(error)s); sent at the next attempt.",
+                    error=ask.error,
+                ),
+                transient=True,
+                failure_type="sms_server",
+                lang=self._lang,
+            )
+
+    def close(self):
+        """Refuse the hand-overs still asked and every later one (the lane's
+        thread stops serving): their threads do not write them."""
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return
+            if event is not None:
+                event.error = "lane stopped"
+                event.done.set()
+
+    def watch(self, future):
+        """Wake :meth:`wait` up when ``future`` is done; returns it."""
+        future.add_done_callback(lambda _future: self._events.put(None))
+        return future
+
+    def wait(self, futures):
+        """Serve the hand-overs asked until one of ``futures`` (watched) is
+        done; returns the done ones."""
+        while True:
+            finished = [future for future in futures if future.done()]
+            if finished or not futures:
+                return finished
+            event = self._events.get()
+            if event is not None:
+                self._serve(event)
+
+    def sleep(self, seconds):
+        """Sleep ``seconds`` (pacing) while serving the hand-overs asked."""
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                event = self._events.get(timeout=remaining)
+            except queue.Empty:
+                return
+            if event is not None:
+                self._serve(event)
+
+    def _serve(self, first):
+        asks = [first]
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            if event is not None:
+                asks.append(event)
+        try:
+            self._mark([key for ask in asks for key in ask.keys])
+        except Exception as err:
+            for ask in asks:
+                ask.error = err
+                ask.done.set()
+            raise
+        for ask in asks:
+            ask.done.set()
+
+
+class _Ask:
+    __slots__ = ("done", "error", "keys")
+
+    def __init__(self, keys):
+        self.keys = keys
+        self.error = None
+        self.done = threading.Event()
+
+
 def request(client, outgoing, hand_over=None):
     """``(answers by key, error)``: the one place a client sends (no ORM,
     safe in a thread). ``error`` is a :class:`ProviderError` when the whole
     request failed, another exception when the client itself crashed.
 
-    ``hand_over(keys)`` marks messages as handed over before they leave: all
-    of the request at once, or each message just before it leaves when the
-    client sends them one at a time (``client.hands_over_each``, a modem).
+    ``hand_over(keys)`` (a :class:`HandOver`) marks messages as handed over
+    before they leave: each batch of bytes just before it is written when the
+    client does it itself (``client.hands_over_itself``), else the whole
+    request before :meth:`~.provider.SmsProviderClient.send`.
 
     >>> from .demo_client import DemoClient
     >>> marked = []
@@ -175,12 +304,12 @@ def request(client, outgoing, hand_over=None):
     >>> error, answers["u1"].status, marked
     (None, 'accepted', [['u1', 'u2']])
     """
-    each = hand_over is not None and client.hands_over_each
-    if each:
-        client.on_hand_over = hand_over
-    elif hand_over is not None:
-        hand_over([message.key for message in outgoing])
+    itself = hand_over is not None and client.hands_over_itself
     try:
+        if itself:
+            client.on_hand_over = hand_over
+        elif hand_over is not None:
+            hand_over([message.key for message in outgoing])
         return {result.key: result for result in client.send(outgoing)}, None
     except provider_api.ProviderError as err:
         return {}, err
@@ -188,7 +317,7 @@ def request(client, outgoing, hand_over=None):
         _logger.exception("SMS provider client crashed")
         return {}, err
     finally:
-        if each:
+        if itself:
             client.on_hand_over = None
 
 
@@ -229,12 +358,12 @@ def client_pool(open_client, size):
         yield clients, executor
 
 
-def request_with_pooled_client(clients, outgoing):
+def request_with_pooled_client(clients, outgoing, hand_over=None):
     """Send with a client taken from ``clients`` (a queue), then give it back
-    (run in a lane thread)."""
+    (run in a lane thread; ``hand_over``: the lane's :class:`HandOver`)."""
     client = clients.get()
     try:
-        return request(client, outgoing)
+        return request(client, outgoing, hand_over)
     finally:
         clients.put(client)
 
@@ -257,15 +386,17 @@ class Pacer:
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
 
-    def _sleep_share(self):
+    def _sleep_share(self, sleep=None):
         if self.last is not None:
             start, share = self.last
-            self._sleep(max(0.0, share - (self._clock() - start)))
+            (sleep or self._sleep)(max(0.0, share - (self._clock() - start)))
 
-    def wait(self, count):
+    def wait(self, count, sleep=None):
+        """Wait for the previous request's share (``sleep(seconds)``: how,
+        e.g. :meth:`HandOver.sleep`), then count this one's."""
         if not self.rate:
             return
-        self._sleep_share()
+        self._sleep_share(sleep)
         self.last = (self._clock(), count / self.rate)
 
     def finish(self):

@@ -142,10 +142,12 @@ class SmsProviderClient:
     provider at the same time (1 for a modem: one serial line).
     ``one_line``: the gateway takes one user at a time (a serial line): the
     core holds a lock across Odoo workers and servers around each session.
-    ``hands_over_each``: :meth:`send` sends its messages one at a time and calls
-    :meth:`handing_over` before each one leaves (a modem), so that a crash
-    in the middle of a request leaves the messages not yet written out of
-    doubt; other clients' requests are handed over whole, before they leave.
+    ``hands_over_itself``: :meth:`send` calls :meth:`handing_over` with the
+    keys of the messages it is about to write, immediately before their bytes
+    leave (the connection open, the request built: an HTTP body, a modem's
+    PDU after its prompt, an SMPP ``submit_sm``), and writes nothing that was
+    not handed over. A crash then leaves in doubt only what may have left; a
+    client without it has its whole request handed over before :meth:`send`.
     """
 
     max_batch = 100
@@ -154,18 +156,23 @@ class SmsProviderClient:
     one_line = False
     supports_status = False
     status_batch = 100
-    hands_over_each = False
-    # Set by the dispatcher for one request: ``on_hand_over([key])``.
+    hands_over_itself = False
+    # Set by the dispatcher for one request: ``on_hand_over([key, ...])``.
     on_hand_over = None
 
     def __init__(self, config):
         # ``config`` is a plain dict built by ``sms.provider._get_client_config()``
         self.config = dict(config)
 
-    def handing_over(self, key):
-        """The message ``key`` is about to leave (see ``hands_over_each``)."""
-        if self.on_hand_over is not None:
-            self.on_hand_over([key])
+    def handing_over(self, keys):
+        """The messages ``keys`` are about to leave (see ``hands_over_itself``).
+
+        Returns once their mark is durable; raises when it could not be
+        written, and then the client must not write them. Safe from any
+        thread of the client's.
+        """
+        if self.on_hand_over is not None and keys:
+            self.on_hand_over(list(keys))
 
     # -- sending ---------------------------------------------------------
     def send(self, messages):

@@ -202,8 +202,12 @@ class ModemDriver(AtLine):
         )
 
     # -- sending ------------------------------------------------------------------
-    def send_pdu(self, pdu, length):
-        """Send one SMS-SUBMIT; return its TP-MR (0-255) from ``+CMGS``."""
+    def send_pdu(self, pdu, length, before_write=None):
+        """Send one SMS-SUBMIT; return its TP-MR (0-255) from ``+CMGS``.
+
+        ``before_write()`` is called at the ``>`` prompt, just before the PDU
+        is written (a hand-over); when it raises, the modem leaves the prompt
+        and nothing is sent."""
         with self._lock:
             deadline = time.monotonic() + self.timeout
             self._prepare(deadline)
@@ -233,6 +237,13 @@ class ModemDriver(AtLine):
                 self._dirty = True
                 self._write(ESC)
                 raise
+            if before_write is not None:
+                try:
+                    before_write()
+                except BaseException:
+                    self._dirty = True
+                    self._write(ESC)
+                    raise
             return self._submit_pdu(pdu)
 
     def _submit_pdu(self, pdu):

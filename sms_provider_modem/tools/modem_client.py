@@ -22,6 +22,7 @@ message carries the storage keys of its parts and the caller deletes them with
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import logging
 import random
@@ -70,7 +71,7 @@ class ModemClient(api.SmsProviderClient):
     max_inflight = 1  # one serial line: one message at a time
     max_lanes = 1
     one_line = True  # the core locks the line around each session
-    hands_over_each = True  # a message is in doubt once its first PDU is written
+    hands_over_itself = True  # a message at its first PDU's prompt
     supports_status = False  # delivery reports come from the modem itself
 
     def __init__(self, config, driver_factory=ModemDriver):
@@ -170,11 +171,16 @@ class ModemClient(api.SmsProviderClient):
                 )
             )
             return _result(message, api.PERMANENT, error, "unknown"), None
-        self.handing_over(message.key)
         references = []
-        for part in pdus:
+        for index, part in enumerate(pdus):
+            # In doubt from the moment its first PDU may be written.
+            hand_over = None
+            if not index:
+                hand_over = functools.partial(self.handing_over, [message.key])
             try:
-                references.append(driver.send_pdu(part.pdu, part.length))
+                references.append(
+                    driver.send_pdu(part.pdu, part.length, before_write=hand_over)
+                )
             except ModemError as exc:
                 return self._failed_part(message, exc, references, len(pdus))
         return (

@@ -79,6 +79,7 @@ class SmppClient(SmsProviderClient):
     max_inflight = 32
     max_batch = 20
     max_lanes = 16
+    hands_over_itself = True  # each message just before its first submit_sm
 
     def __init__(self, config):
         super().__init__(config)
@@ -228,11 +229,12 @@ class SmppClient(SmsProviderClient):
     def send(self, messages):
         """Submit ``messages`` on the lane's shared bind (:attr:`lane`, set by
         the model for the clients of one lane), else on a bind of this call."""
+        hand_over = self.handing_over if self.on_hand_over is not None else None
         if self.lane is not None:
-            return self.lane.submit(messages)
+            return self.lane.submit(messages, hand_over)
         lane = LaneSession(self)
         try:
-            return lane.submit(messages)
+            return lane.submit(messages, hand_over)
         finally:
             lane.close()
 

@@ -10,6 +10,7 @@ collects what else arrives on the bind and hands each call its results. See
 import collections
 import contextlib
 import logging
+import queue
 import random
 import socket
 import threading
@@ -35,13 +36,20 @@ def _reason(err):
 
 
 class _Batch:
-    """The messages of one send() call and their results."""
+    """The messages of one send() call and their results.
 
-    def __init__(self, messages):
+    ``hand_over(keys)`` (the calling client's ``handing_over``) is called in
+    the send() caller's thread (:meth:`serve`), asked by the bind's thread
+    just before it writes the first part of those messages (:meth:`ask`).
+    """
+
+    def __init__(self, messages, hand_over=None):
         self.messages = list(messages)
+        self.hand_over = hand_over
         self.states = {}  # key -> {"ids": {index: id}, "total": n, "done": bool}
         self.results = {}
         self.done = threading.Event()
+        self.asks = queue.SimpleQueue()  # (keys, answer queue); None: done
         if not self.messages:
             self.done.set()
 
@@ -53,6 +61,31 @@ class _Batch:
         self.results[key] = result
         if len(self.results) == len(self.messages):
             self.done.set()
+            self.asks.put(None)
+
+    def serve(self):
+        """The send() caller's thread: hand over what the bind's thread asks
+        until every message has its result."""
+        while not self.done.is_set():
+            ask = self.asks.get()
+            if ask is None:
+                continue
+            keys, answer = ask
+            try:
+                self.hand_over(keys)
+            except Exception as err:  # pylint: disable=broad-except
+                answer.put(err)  # not marked: the bind's thread keeps them
+            else:
+                answer.put(None)
+
+    def ask(self, keys):
+        """The bind's thread: hand ``keys`` over (in the caller's thread);
+        the error when that failed, else None."""
+        if self.hand_over is None:
+            return None
+        answer = queue.SimpleQueue()
+        self.asks.put((keys, answer))
+        return answer.get()
 
 
 class LaneSession:
@@ -74,8 +107,9 @@ class LaneSession:
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_r.setblocking(False)
 
-    def submit(self, messages):
-        batch = _Batch(messages)
+    def submit(self, messages, hand_over=None):
+        """Results of ``messages`` (``hand_over``: see :class:`_Batch`)."""
+        batch = _Batch(messages, hand_over)
         with self.lock:
             if self.failure is None and self.thread is None:
                 try:
@@ -91,7 +125,7 @@ class LaneSession:
                 raise self.failure
             self.inbox.append(batch)
         self._wake()
-        batch.done.wait()
+        batch.serve()
         return list(batch.results.values())
 
     def close(self):
@@ -218,21 +252,54 @@ class _Wire:
         return closing
 
     def submit_ready(self, now):
-        """Write the parts the window, the pause and the rate allow; return
-        the time of the last write."""
-        client, parts, waiting = self.client, self.parts, self.waiting
-        while parts and len(waiting) < self.window and now >= self.pause_until:
+        """Write the parts the window, the pause and the rate allow, each
+        message handed over just before its first part; return the time of
+        the last write."""
+        waiting = self.waiting
+        while self.parts and len(waiting) < self.window and now >= self.pause_until:
+            ready = self._hand_over(self._take_ready(now))
+            if not ready:
+                break
+            for batch, key, index, fields in ready:
+                sequence = self.session.send("submit_sm", **fields)
+                waiting[sequence] = (batch, key, index, fields, now)
+            now = time.monotonic()
+        return now
+
+    def _take_ready(self, now):
+        """The parts that may be written now (window, rate), taken."""
+        client, parts = self.client, self.parts
+        ready = []
+        while parts and len(self.waiting) + len(ready) < self.window:
             if client.rate and now < self.next_slot:
                 break
             batch, key, index, fields = parts.popleft()
             if batch.states[key]["done"]:
                 continue
-            sequence = self.session.send("submit_sm", **fields)
-            waiting[sequence] = (batch, key, index, fields, now)
+            ready.append((batch, key, index, fields))
             if client.rate:
                 self.next_slot = max(now, self.next_slot) + 1.0 / client.rate
-            now = time.monotonic()
-        return now
+        return ready
+
+    def _hand_over(self, ready):
+        """Hand the messages whose first part is in ``ready`` over (one ask
+        per send() call); returns the parts that may be written. A message
+        that could not be handed over is not written: sent at the next
+        attempt."""
+        by_batch = collections.defaultdict(dict)  # batch -> {key: None}, in order
+        for batch, key, _index, _fields in ready:
+            if not batch.states[key].get("handed_over"):
+                by_batch[batch][key] = None
+        refused = set()
+        for batch, keys in by_batch.items():
+            error = batch.ask(list(keys))
+            for key in keys:
+                if error is None:
+                    batch.states[key]["handed_over"] = True
+                else:
+                    refused.add((id(batch), key))
+                    batch.finish(key, self.client._not_sent(key, _reason(error)))
+        return [item for item in ready if (id(item[0]), item[1]) not in refused]
 
     def read_answers(self, now):
         """Read until the next thing to do (an answer due, a slot free) and

@@ -127,6 +127,7 @@ class FakeSmsRu:
         self.senders = list(senders)
         self.sleep = sleep  # how long a "timeout" failure keeps the client waiting
         self.requests = []
+        self.headers_read = 0  # requests whose headers were read (body or not)
         self.messages = {}  # sms_id -> SentMessage
         self.test_messages = []  # accepted with test=1: nothing sent, not kept
         self.number_errors = {}  # number -> per-number error code
@@ -457,6 +458,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         split = urllib.parse.urlsplit(self.path)
         params = dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True))
         body = ""
+        with self.fake._lock:
+            self.fake.headers_read += 1
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             body = self.rfile.read(length).decode("utf-8")

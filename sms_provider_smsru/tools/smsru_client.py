@@ -62,6 +62,7 @@ class SmsRuClient(SmsRuHttp):
     """
 
     max_batch = 100
+    hands_over_itself = True  # each sms/send as its body is written
     supports_status = True
     status_batch = 100
 
@@ -130,8 +131,11 @@ class SmsRuClient(SmsRuHttp):
                     {number: message.body for number, message in chunk.items()}
                 )
             )
+            keys = [message.key for message in chunk.values()]
             try:
-                payload = self._call("sms/send", params)
+                payload = self._call(
+                    "sms/send", params, lambda keys=keys: self.handing_over(keys)
+                )
             except ProviderError as err:
                 if not sent and err.failure_type != FAILURE_IN_DOUBT:
                     raise

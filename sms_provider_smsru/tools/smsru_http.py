@@ -7,6 +7,9 @@ becomes a :class:`ProviderError` with a sentence a user understands. The
 operations (send, cost, statuses...) are in :mod:`.smsru_client`.
 """
 
+import io
+import urllib.parse
+
 import requests
 import urllib3
 
@@ -61,6 +64,29 @@ def _may_have_arrived(exc):
     return isinstance(exc, requests.Timeout | requests.exceptions.ChunkedEncodingError)
 
 
+class _HandOverBody:
+    """A form body that hands its messages over when it is first read: by
+    urllib3, once the connection is open and the headers are written, just
+    before the body itself is (the request cannot be carried out without
+    it). ``hand_over()`` raising stops the request before the body leaves.
+    """
+
+    def __init__(self, data, hand_over):
+        self._data = urllib.parse.urlencode(data).encode()
+        self._stream = io.BytesIO(self._data)
+        self._hand_over = hand_over
+        self.handed_over = False
+
+    def __len__(self):  # requests sends it as Content-Length
+        return len(self._data)
+
+    def read(self, size=-1):
+        if not self.handed_over:
+            self._hand_over()
+            self.handed_over = True
+        return self._stream.read(size)
+
+
 class SmsRuHttp(SmsProviderClient):
     """The SMS.ru HTTP API's transport: configuration, session, requests and
     their errors. ``config`` keys: ``api_id``, ``base_url``, ``timeout``
@@ -81,15 +107,17 @@ class SmsRuHttp(SmsProviderClient):
             self._session = requests.Session()
         return self._session
 
-    def _call(self, method_path, params=None):
+    def _call(self, method_path, params=None, hand_over=None):
         """POST ``params`` to ``<base_url>/<method_path>``; return the JSON answer.
 
         Raises :class:`ProviderError` (``transient`` for network errors,
         timeouts, HTTP 5xx and SMS.ru codes 220/500) when the request failed.
-        A ``sms/send`` whose request reached SMS.ru but got no answer (read
-        timeout, connection dropped mid-answer) may have been carried out: it
-        fails as in doubt (:data:`FAILURE_IN_DOUBT`), never retried, so that
-        nobody receives a message twice.
+        ``hand_over()`` is called just before the request's body is written
+        (see :class:`_HandOverBody`). A ``sms/send`` whose body was written
+        but got no answer (read timeout, connection dropped mid-answer) may
+        have been carried out: it fails as in doubt
+        (:data:`FAILURE_IN_DOUBT`), never retried, so that nobody receives a
+        message twice; one whose body never left is retried.
         """
         if not self.api_id:
             raise self.error(
@@ -100,10 +128,18 @@ class SmsRuHttp(SmsProviderClient):
         data["api_id"] = self.api_id
         data["json"] = 1
         url = f"{self.base_url}/{method_path}"
+        headers = None
+        body = data
+        if hand_over is not None:
+            body = _HandOverBody(data, hand_over)
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
         try:
-            response = self.session.post(url, data=data, timeout=self.timeout)
+            response = self.session.post(
+                url, data=body, headers=headers, timeout=self.timeout
+            )
         except requests.RequestException as exc:
-            raise self._network_error(method_path, exc) from exc
+            left = hand_over is None or body.handed_over
+            raise self._network_error(method_path, exc, left) from exc
         self._raise_for_http_status(response)
         payload = self._json_answer(response)
         if payload.get("status") != "OK":
@@ -112,9 +148,10 @@ class SmsRuHttp(SmsProviderClient):
             )
         return payload
 
-    def _network_error(self, method_path, exc):
-        """The :class:`ProviderError` for a request that got no answer."""
-        if method_path == "sms/send" and _may_have_arrived(exc):
+    def _network_error(self, method_path, exc, left=True):
+        """The :class:`ProviderError` for a request that got no answer
+        (``left``: its body may have been written)."""
+        if method_path == "sms/send" and left and _may_have_arrived(exc):
             return self.error(
                 _lt(
                     "SMS.ru received the request but gave no answer: the "
