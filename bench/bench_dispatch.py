@@ -454,6 +454,9 @@ def main():
     parser.add_argument("--modem-seconds", type=float, default=2.0)
     parser.add_argument("--kill-recipients", type=int, default=20000)
     parser.add_argument("--kill-at", type=float, default=0.3)
+    parser.add_argument(
+        "--kill-repeat", type=int, default=1, help="kill runs in a row (a summary)"
+    )
     parser.add_argument("--cpu-messages", type=int, default=5000)
     parser.add_argument("--db", default="sms_lanes_bench")
     parser.add_argument("--port", type=int, default=8073)
@@ -487,9 +490,20 @@ def main():
             f"{mixed['smsru_seconds'] / alone['smsru_seconds']:.2f}x"
         )
     if "kill" in runs:
-        report(
-            run_campaign(args, "kill", args.kill_recipients, kill_at=args.kill_at),
-            args,
+        kills = []
+        for _index in range(args.kill_repeat):
+            kills.append(
+                run_campaign(args, "kill", args.kill_recipients, kill_at=args.kill_at)
+            )
+            report(kills[-1], args)
+        say(
+            f"kill x {len(kills)}: in doubt "
+            f"{sum(k['in_doubt'] for k in kills)}, of which the gateway received "
+            f"{sum(k['in_doubt_received'] for k in kills)} (per run: "
+            + ", ".join(f"{k['in_doubt']}/{k['in_doubt_received']}" for k in kills)
+            + f"); queued again and sent once {sum(k['requeued'] for k in kills)}; "
+            f"sent twice {sum(k['twice'] for k in kills)}; mailings "
+            f"{sorted({k['mailing'] for k in kills})}"
         )
 
 

@@ -292,9 +292,7 @@ def test_timeout_of_a_send_leaves_the_messages_in_doubt(server, make_client):
     assert len(server.requests) == 1
 
 
-def test_each_request_is_handed_over_after_its_headers_before_its_body(
-    server, client
-):
+def test_each_request_is_handed_over_after_its_headers_before_its_body(server, client):
     """A crash between the hand-over and the body leaves a request SMS.ru
     cannot carry out: the hand-over happens once the connection is open and
     the headers are written, just before the body (one per request)."""

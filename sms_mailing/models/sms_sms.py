@@ -106,6 +106,13 @@ class SmsSms(models.Model):
     clicked = fields.Boolean(compute="_compute_clicked", search="_search_clicked")
 
     def init(self):
+        # Since when hand-overs survived (sms_sms_lanes._database_epoch):
+        # UNLOGGED, so that PostgreSQL's crash recovery empties it.
+        self.env.cr.execute(
+            "CREATE UNLOGGED TABLE IF NOT EXISTS sms_dispatch_epoch ("
+            " id integer PRIMARY KEY CHECK (id = 1),"
+            " started_at timestamp NOT NULL)"
+        )
         # The dispatcher's hot query: outgoing messages in id order.
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS sms_sms_outgoing_id_idx "

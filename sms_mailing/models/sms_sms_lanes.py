@@ -243,9 +243,9 @@ class SmsSms(models.Model):
             )
 
     # -- recovery ---------------------------------------------------------
-    # A lane marks each request's messages as handed over (committed) just
-    # before the request leaves (a modem: each message before its PDUs are
-    # written). When a lane's lock is free but its messages are still
+    # A lane marks messages as handed over (committed) just before the bytes
+    # carrying them are written (an HTTP body, a modem's PDU, an SMPP
+    # submit_sm). When a lane's lock is free but its messages are still
     # ``process``, its worker died: the messages it had handed over may have
     # been sent and fail "in doubt" (never resent automatically); the others
     # never left and go back to the queue, to be sent once.
@@ -258,8 +258,10 @@ class SmsSms(models.Model):
             "SELECT DISTINCT dispatch_lock FROM sms_sms"
             " WHERE state = 'process' AND dispatch_lock IS NOT NULL"
         )
+        keys = self.env.cr.fetchall()
+        self._database_epoch()  # after a PostgreSQL crash: from now on
         recovered = self.browse()
-        for (key,) in self.env.cr.fetchall():
+        for (key,) in keys:
             if not self._try_lane_lock(key):
                 continue  # its lane is alive
             try:
@@ -283,17 +285,29 @@ class SmsSms(models.Model):
 
     def _recover(self):
         """Messages a stopped worker left ``process``: those it had handed
-        over fail in doubt, the others are queued again. Returns them."""
+        over fail in doubt, the others are queued again. Returns them.
+
+        A hand-over is committed without waiting for the disk (see
+        :meth:`_hand_over`): exact after a worker's crash, it may be lost in
+        a crash of PostgreSQL itself. Messages claimed before PostgreSQL last
+        recovered from a crash (:meth:`_database_epoch`) are therefore in
+        doubt, marked or not.
+        """
         if not self:
             return self
         self.flush_recordset()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM sms_sms WHERE id = ANY(%s) AND handed_over IS FALSE",
-                self.ids,
+        epoch = self._database_epoch()
+        untried = self.browse()
+        if epoch is not None:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM sms_sms WHERE id = ANY(%s)"
+                    " AND handed_over IS FALSE AND process_started_at >= %s",
+                    self.ids,
+                    epoch,
+                )
             )
-        )
-        untried = self.browse([row[0] for row in self.env.cr.fetchall()])
+            untried = self.browse([row[0] for row in self.env.cr.fetchall()])
         in_doubt = self - untried
         if untried:
             _logger.warning(
@@ -310,6 +324,30 @@ class SmsSms(models.Model):
             )
             in_doubt._fail_as_in_doubt()
         return self
+
+    @api.model
+    def _database_epoch(self):
+        """Since when committed hand-overs are sure to have survived (the
+        database's clock), or None when unknown (then nothing is).
+
+        The one row of the UNLOGGED table ``sms_dispatch_epoch``: PostgreSQL's
+        crash recovery empties it, and the first lane run after that writes
+        the moment again.
+        """
+        self.env.cr.execute("SELECT started_at FROM sms_dispatch_epoch")
+        row = self.env.cr.fetchone()
+        if row:
+            return row[0]
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "INSERT INTO sms_dispatch_epoch (id, started_at)"
+                    " VALUES (1, now() AT TIME ZONE 'UTC') RETURNING started_at",
+                    log_exceptions=False,
+                )
+                return self.env.cr.fetchone()[0]
+        except (pg_errors.UniqueViolation, pg_errors.SerializationFailure):
+            return None  # another lane wrote it just now: unknown to this one
 
     @api.model
     def _recover_stuck(self, company_ids=None):

@@ -8,7 +8,7 @@ import time
 
 from psycopg2 import errors as pg_errors
 
-from odoo import api, fields, models
+from odoo import api, models
 from odoo.tools import SQL, split_every
 
 from ..tools import dispatch
@@ -130,6 +130,9 @@ class SmsSms(models.Model):
                 provider.id,
                 self._due_where(tests=True),
             )
+        # After a crash of PostgreSQL, hand-overs are exact again from the
+        # first claim on (see _recover).
+        self._database_epoch()
         for _attempt in range(5):
             self.flush_model()
             query = SQL(
@@ -154,7 +157,8 @@ class SmsSms(models.Model):
             attempts="+1",
             dispatch_lock=key or False,
             handed_over=False,
-            process_started_at=fields.Datetime.now(),
+            # The database's clock: compared with its start (see _recover).
+            process_started_at=self.env.cr.now(),
         )
         return rows
 
@@ -171,15 +175,25 @@ class SmsSms(models.Model):
     def _hand_over(self, rows, commit):
         """Mark ``rows`` as handed to the provider, just before their request
         leaves: after a crash, they are in doubt; the claimed ones not marked
-        go back to the queue. ``commit``: make it survive a crash (a lane; it
-        also commits the results written since the last commit)."""
+        go back to the queue. ``commit``: make it survive a crash (a lane).
+
+        A crash between this commit and the write of the request would leave
+        in doubt messages that never left, so the commit is kept alone (what
+        was written before is committed first) and does not wait for the
+        disk: committed, the mark survives the worker, and is visible to the
+        recovery at once. A PostgreSQL restart could lose it: the recovery
+        then takes every message claimed before the restart as in doubt
+        (:meth:`_recover`), never as not sent.
+        """
+        if commit:
+            self._commit_results()
         ids = [row.id for row in rows]
         self.env.cr.execute(
             SQL("UPDATE sms_sms SET handed_over = TRUE WHERE id = ANY(%s)", ids)
         )
         self.browse(ids).invalidate_recordset(["handed_over"])
         if commit:
-            commit_batch(self.env)
+            self._commit_results()
 
     @api.model
     def _hand_over_of(self, by_key, commit):
@@ -193,12 +207,13 @@ class SmsSms(models.Model):
 
     @api.model
     def _commit_results(self):
-        """Commit this transaction (results only) without waiting for the disk.
+        """Commit this transaction (results, hand-overs) without waiting for
+        the disk.
 
         Losing it in a PostgreSQL crash leaves its messages ``process`` with a
-        lock nobody holds: in doubt if handed over, else queued again. A claim
-        and a hand-over are always committed synchronously: lost, they would
-        let a message be sent again.
+        lock nobody holds, claimed before the restart: in doubt. A claim is
+        always committed synchronously: lost, it would let a message be sent
+        again.
         """
         self.env.cr.execute("SET LOCAL synchronous_commit TO OFF")
         commit_batch(self.env)

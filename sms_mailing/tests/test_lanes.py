@@ -180,6 +180,46 @@ class TestCoreLanes(SmsProviderCase):
                 time.sleep(0.05)
         self.fail(f"the killed worker's server process {pid} did not end")
 
+    def test_claims_made_before_a_database_crash_are_in_doubt(self):
+        """A hand-over is committed without waiting for the disk: a crash of
+        PostgreSQL may lose it. Messages claimed before PostgreSQL recovered
+        from a crash are in doubt, marked or not: never sent twice; those
+        claimed after are exact again."""
+
+        def build(env):
+            provider = env["sms.provider"].create(
+                {"name": "Lane restart", "provider_type": "demo", "company_id": False}
+            )
+            sms = env["sms.sms"].create(
+                [
+                    {"number": f"+3361234570{index}", "body": "hi", "state": "outgoing"}
+                    for index in range(4)
+                ]
+            )
+            env["sms.sms"]._route_queue({False}, {})
+            return provider.id, sms.ids
+
+        provider_id, sms_ids = self._committed(build)
+        worker, claimed = self._dying_worker(provider_id, 0, 2, False)
+        # PostgreSQL crashes: its recovery empties the UNLOGGED epoch table
+        # (the hand-overs committed without waiting for the disk may be lost).
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute("DELETE FROM sms_dispatch_epoch")
+            cr.commit()  # pylint: disable=invalid-commit
+        self._kill(worker)
+        later, claimed_later = self._dying_worker(provider_id, 1, 1, False)
+        self._kill(later)
+        self.assertEqual((claimed, claimed_later), (sms_ids[:2], sms_ids[2:3]))
+        with self.mock_gateway():
+            self._run_lanes(1)
+        # Claimed before the crash: in doubt. Claimed after it (a claim writes
+        # the epoch again): queued again and sent, with the fourth.
+        states = self._states(sms_ids)
+        for _number, state, failure_type, _error, attempts in states[:2]:
+            self.assertEqual((state, failure_type, attempts), ("error", IN_DOUBT, 1))
+        self.assertEqual(sorted(self.sent_numbers), ["+33612345702", "+33612345703"])
+        self.assertEqual([s[1] for s in states[2:]], ["pending", "pending"])
+
     def test_a_dead_worker_resends_only_what_never_left(self):
         def build(env):
             provider = env["sms.provider"].create(
