@@ -216,6 +216,16 @@ def run_campaign(args, smsc_module, name, count, kill_at=None):
         for state, failure_type, n in rows:
             states[f"{state}/{failure_type}" if failure_type else state] += n
         accepted = sum(received.values())
+        with conn.cursor() as cr:
+            cr.execute(
+                "SELECT number FROM sms_sms WHERE sms_mailing_id = %s"
+                " AND failure_type = 'sms_in_doubt'",
+                [mailing],
+            )
+            in_doubt = [row[0] for row in cr.fetchall()]
+        # Every submit_sm the SMSC read, accepted or not: a message in doubt
+        # was handed over, so the SMSC should have it.
+        reached = {submit.destination_addr for submit in smsc.submits}
         delivered = states.get("sent", 0)
         lost = sum(n for state, _f, n in rows if state not in FINAL)
         return {
@@ -231,6 +241,10 @@ def run_campaign(args, smsc_module, name, count, kill_at=None):
             "still_pending": pending,
             "receipts_waiting": waiting_receipts(conn),
             "lost": lost,
+            "in_doubt": len(in_doubt),
+            "in_doubt_received": sum(
+                1 for number in in_doubt if number.lstrip("+") in reached
+            ),
             "binds": len(smsc.binds),
             "states": dict(states),
         }
@@ -252,7 +266,9 @@ def report(result):
         f"SMSC accepted {result['received']}, twice {result['twice']}; receipts "
         f"matched {result['receipts_matched']} (still pending "
         f"{result['still_pending']}, waiting {result['receipts_waiting']}); lost "
-        f"{result['lost']}; binds {result['binds']}; states {result['states']}"
+        f"{result['lost']}; in doubt {result['in_doubt']}, of which the SMSC "
+        f"received {result['in_doubt_received']}; binds {result['binds']}; "
+        f"states {result['states']}"
     )
     print(json.dumps(result), flush=True)
 

@@ -336,9 +336,6 @@ class SmsSms(models.Model):
                     # Each request's thread asks for its hand-over just before
                     # its bytes leave; they are marked (and committed) here.
                     finished = hand_over.wait(flying)
-                    # A fresh snapshot: the hand-overs committed since the last
-                    # one are seen before their messages' results are written.
-                    commit_batch(self.env)
                     for future in finished:
                         chunk = flying.pop(future)
                         answers = future.result()
