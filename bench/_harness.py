@@ -255,6 +255,17 @@ class Rpc:
         )
 
 
+def in_doubt_numbers(conn, mailing):
+    """The numbers of a mailing's messages that failed *Maybe sent*."""
+    with conn.cursor() as cr:
+        cr.execute(
+            "SELECT number FROM sms_sms WHERE sms_mailing_id = %s"
+            " AND failure_type = 'sms_in_doubt'",
+            [mailing],
+        )
+        return [row[0] for row in cr.fetchall()]
+
+
 def insert_contacts(db, ref, numbers):
     """Contacts ``Client <number>`` with these mobiles, tagged by ``ref``, in one
     statement (the ORM would take minutes for 50,000)."""

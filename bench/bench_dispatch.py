@@ -51,6 +51,7 @@ from _harness import (  # bench/ is the script's directory
     drop_db,
     empty_config,
     ensure_template,
+    in_doubt_numbers,
     insert_contacts,
     say,
 )
@@ -297,13 +298,7 @@ def run_campaign(args, name, smsru_count, modem_count=0, kill_at=None):
         if modem:
             received.update(m.number for m in modem.messages())
         twice = sum(1 for n in received.values() if n > 1)
-        with conn.cursor() as cr:
-            cr.execute(
-                "SELECT number FROM sms_sms WHERE sms_mailing_id = %s"
-                " AND failure_type = 'sms_in_doubt'",
-                [mailing],
-            )
-            in_doubt = [row[0] for row in cr.fetchall()]
+        in_doubt = in_doubt_numbers(conn, mailing)
         states = collections.Counter()
         for _m, state, failure_type, n in rows:
             states[f"{state}/{failure_type}" if failure_type else state] += n

@@ -48,6 +48,7 @@ from _harness import (  # noqa: E402  (bench/ is the script's directory)
     create_db,
     drop_db,
     ensure_template,
+    in_doubt_numbers,
     insert_contacts,
     say,
 )
@@ -216,13 +217,7 @@ def run_campaign(args, smsc_module, name, count, kill_at=None):
         for state, failure_type, n in rows:
             states[f"{state}/{failure_type}" if failure_type else state] += n
         accepted = sum(received.values())
-        with conn.cursor() as cr:
-            cr.execute(
-                "SELECT number FROM sms_sms WHERE sms_mailing_id = %s"
-                " AND failure_type = 'sms_in_doubt'",
-                [mailing],
-            )
-            in_doubt = [row[0] for row in cr.fetchall()]
+        in_doubt = in_doubt_numbers(conn, mailing)
         # Every submit_sm the SMSC read, accepted or not: a message in doubt
         # was handed over, so the SMSC should have it.
         reached = {submit.destination_addr for submit in smsc.submits}

@@ -220,14 +220,9 @@ class HandOver:
         thread stops serving): their threads do not write them."""
         with self._lock:
             self._closed = True
-        while True:
-            try:
-                event = self._events.get_nowait()
-            except queue.Empty:
-                return
-            if event is not None:
-                event.error = "lane stopped"
-                event.done.set()
+        for ask in self._asked():
+            ask.error = "lane stopped"
+            ask.done.set()
 
     def watch(self, future):
         """Wake :meth:`wait` up when ``future`` is done; returns it."""
@@ -256,15 +251,19 @@ class HandOver:
             if event is not None:
                 self._serve(event)
 
-    def _serve(self, first):
-        asks = [first]
+    def _asked(self):
+        """The asks already queued, taken (without waiting)."""
         while True:
             try:
                 event = self._events.get_nowait()
             except queue.Empty:
-                break
+                return
             if event is not None:
-                asks.append(event)
+                yield event
+
+    def _serve(self, first):
+        """Mark ``first`` and every other ask queued, in one commit."""
+        asks = [first, *self._asked()]
         try:
             self._mark([key for ask in asks for key in ask.keys])
         except Exception as err:
