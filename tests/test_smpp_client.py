@@ -168,7 +168,23 @@ def test_availability(smsc):
     smsc.stop()
     result = client_for(smsc).check_availability()
     assert not result.available
-    assert "did not answer" in result.message
+    assert result.message == (
+        f"The SMSC {smsc.host}:{smsc.port} refused the connection: check the "
+        "host and the port on the provider, and that the SMSC is running. "
+        "Trying again later."
+    )
+
+
+def test_an_unknown_host_is_named_without_the_systems_text():
+    # ".invalid" never resolves (RFC 2606): a DNS failure, without network.
+    result = SmppClient(
+        {"host": "smsc.invalid", "port": 2775, "system_id": "odoo", "timeout": 1}
+    ).check_availability()
+    assert not result.available
+    assert result.message == (
+        "The SMSC's host smsc.invalid is unknown: check its name on the provider "
+        "(or the server's DNS). Trying again later."
+    )
 
 
 @given(st.text(max_size=400))

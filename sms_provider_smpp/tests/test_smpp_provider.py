@@ -345,7 +345,7 @@ class TestSmppFaults(SmppCase):
         sms = self._queue_sms(self._numbers(2))
         self._run_dispatch()
         self.assertSmsState(sms, "outgoing")
-        self.assertIn("did not answer", sms[0].error_message)
+        self.assertIn("refused the connection", sms[0].error_message)
 
 
 @tagged("post_install", "-at_install")

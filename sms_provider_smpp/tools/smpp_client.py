@@ -71,6 +71,50 @@ from .smpp_session import (  # noqa: F401
 _logger = logging.getLogger(__name__)
 
 
+def _connect_error(session, err):
+    """The sentence of a connection to the SMSC that could not be opened or
+    bound (``err``: :class:`SessionLost`), without the system's own text
+    when the cause is known."""
+    host, port = session.host, session.port
+    if err.kind == "refused":
+        return _lt(
+            "The SMSC %(host)s:%(port)s refused the connection: check the host "
+            "and the port on the provider, and that the SMSC is running. "
+            "Trying again later.",
+            host=host,
+            port=port,
+        )
+    if err.kind == "unknown_host":
+        return _lt(
+            "The SMSC's host %(host)s is unknown: check its name on the provider "
+            "(or the server's DNS). Trying again later.",
+            host=host,
+        )
+    if err.kind == "timeout":
+        return _lt(
+            "The SMSC %(host)s:%(port)s did not answer within %(seconds)s "
+            "seconds (network or firewall). Trying again later.",
+            host=host,
+            port=port,
+            seconds=format(session.timeout, "g"),
+        )
+    if err.kind == "tls":
+        return _lt(
+            "The TLS connection to the SMSC %(host)s:%(port)s failed "
+            "(%(reason)s): check the TLS option and the port on the provider. "
+            "Trying again later.",
+            host=host,
+            port=port,
+            reason=str(err),
+        )
+    return _lt(
+        "The SMSC %(host)s:%(port)s did not answer (%(reason)s); trying again later.",
+        host=host,
+        port=port,
+        reason=str(err),
+    )
+
+
 class SmppClient(SmsProviderClient):
     """An SMPP account (SMSC, aggregator, or a gateway such as Jasmin)."""
 
@@ -122,15 +166,7 @@ class SmppClient(SmsProviderClient):
         except SessionLost as err:
             session.close()
             raise ProviderError(
-                self._t(
-                    _lt(
-                        "The SMSC %(host)s:%(port)s did not answer (%(reason)s); "
-                        "trying again later.",
-                        host=session.host,
-                        port=session.port,
-                        reason=str(err),
-                    )
-                ),
+                self._t(_connect_error(session, err)),
                 transient=True,
                 failure_type="sms_server",
             ) from err

@@ -39,7 +39,13 @@ _SEQ = _Seq()
 
 
 class SessionLost(Exception):
-    """The connection broke or the SMSC stopped answering."""
+    """The connection broke or the SMSC stopped answering. ``kind``: why a
+    connection could not be opened (``refused``, ``unknown_host``,
+    ``timeout``, ``tls``), else None."""
+
+    def __init__(self, reason, kind=None):
+        super().__init__(reason)
+        self.kind = kind
 
 
 class BindRefused(Exception):
@@ -78,7 +84,15 @@ class Session:
             if self.tls:
                 context = ssl.create_default_context()
                 sock = context.wrap_socket(sock, server_hostname=self.host)
-        except (OSError, ssl.SSLError) as err:
+        except ConnectionRefusedError as err:
+            raise SessionLost(str(err), "refused") from err
+        except socket.gaierror as err:
+            raise SessionLost(str(err), "unknown_host") from err
+        except TimeoutError as err:
+            raise SessionLost(str(err), "timeout") from err
+        except ssl.SSLError as err:
+            raise SessionLost(str(err), "tls") from err
+        except OSError as err:
             raise SessionLost(str(err)) from err
         sock.setblocking(False)
         self.sock = sock
