@@ -1,4 +1,5 @@
 from . import ir_http
+from . import ir_module_module
 from . import link_tracker_click
 from . import mail_notification
 from . import res_partner

@@ -89,3 +89,16 @@ class TestUiRussian(HttpCase):
             self.env["sms.sms"].search([("partner_id", "=", self.ivan.id)]),
             "the dialog was canceled: nothing is sent",
         )
+
+    def test_sms_states_read_as_ours_after_odoo_reloads_its_own_terms(self):
+        """Odoo's sms module calls a delivered SMS «Отгружено» (shipped goods)
+        and a cancelled one «Отменен»: ours are kept even when Odoo's terms
+        are loaded again over everything (Languages > Update, overwrite)."""
+        self.env["ir.module.module"]._load_module_terms(
+            ["sms"], ["ru_RU"], overwrite=True
+        )
+        states = self.env["sms.sms"].with_context(lang="ru_RU").fields_get(["state"])
+        labels = dict(states["state"]["selection"])
+        self.assertEqual(labels["sent"], "Доставлено")
+        self.assertEqual(labels["canceled"], "Отменено")
+        self.assertEqual(labels["pending"], "Отправлено")  # Odoo's, kept
