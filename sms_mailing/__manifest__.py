@@ -1,7 +1,7 @@
 {
     "name": "SMS Mailing",
     "summary": "SMS campaigns, SMS from the contact card, pluggable SMS providers",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Marketing/SMS",
     "website": "https://github.com/sms-mailing/sms-mailing",
     "author": "SMS Mailing Contributors",
