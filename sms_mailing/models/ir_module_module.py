@@ -12,8 +12,10 @@ class IrModuleModule(models.Model):
         self, modules, langs, overwrite=False, imported_module=False
     ):
         """Then apply ``sms_mailing/i18n_core/<lang>.po`` over what the
-        ``sms`` module's files just loaded (Odoo's Russian calls a delivered
-        SMS «Отгружено», shipped goods; our screens say «Доставлено»)."""
+        ``sms`` module's files just loaded: the states and failure types of
+        an SMS that Odoo's translations word badly (Russian «Отгружено»,
+        shipped goods, for *Delivered*; French «Dupliquer», the verb, for
+        *Duplicate*...)."""
         super()._load_module_terms(
             modules, langs, overwrite=overwrite, imported_module=imported_module
         )
@@ -22,11 +24,13 @@ class IrModuleModule(models.Model):
         importer = TranslationImporter(self.env.cr, verbose=False)
         loaded = False
         for lang in langs:
-            try:
-                path = file_path(f"sms_mailing/i18n_core/{lang.split('_')[0]}.po")
-            except FileNotFoundError:
-                continue
-            importer.load_file(path, lang)
-            loaded = True
+            # As Odoo's own files: the base language, then the variant.
+            for name in dict.fromkeys((lang.split("_")[0], lang)):
+                try:
+                    path = file_path(f"sms_mailing/i18n_core/{name}.po")
+                except FileNotFoundError:
+                    continue
+                importer.load_file(path, lang)
+                loaded = True
         if loaded:
             importer.save(overwrite=True, force_overwrite=True)

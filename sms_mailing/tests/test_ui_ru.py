@@ -102,3 +102,22 @@ class TestUiRussian(HttpCase):
         self.assertEqual(labels["sent"], "Доставлено")
         self.assertEqual(labels["canceled"], "Отменено")
         self.assertEqual(labels["pending"], "Отправлено")  # Odoo's, kept
+        failures = (
+            self.env["sms.sms"].with_context(lang="ru_RU").fields_get(["failure_type"])
+        )
+        reasons = dict(failures["failure_type"]["selection"])
+        self.assertEqual(reasons["sms_number_missing"], "Нет номера")
+        self.assertEqual(reasons["sms_duplicate"], "Дубликат")
+
+    def test_odoo_sms_terms_corrected_in_brazilian_portuguese(self):
+        """pt_BR: a file named after the variant (i18n_core/pt_BR.po)."""
+        self.env["res.lang"]._activate_lang("pt_BR")
+        self.env["ir.module.module"]._load_module_terms(
+            ["sms"], ["pt_BR"], overwrite=True
+        )
+        failures = (
+            self.env["sms.sms"].with_context(lang="pt_BR").fields_get(["failure_type"])
+        )
+        reasons = dict(failures["failure_type"]["selection"])
+        self.assertEqual(reasons["sms_optout"], "Descadastrado")  # not «Cancelou»
+        self.assertEqual(reasons["sms_duplicate"], "Duplicado")  # not «Duplicar»
