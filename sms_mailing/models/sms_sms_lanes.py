@@ -258,10 +258,8 @@ class SmsSms(models.Model):
             "SELECT DISTINCT dispatch_lock FROM sms_sms"
             " WHERE state = 'process' AND dispatch_lock IS NOT NULL"
         )
-        keys = self.env.cr.fetchall()
-        self._database_epoch()  # after a PostgreSQL crash: from now on
         recovered = self.browse()
-        for (key,) in keys:
+        for (key,) in self.env.cr.fetchall():
             if not self._try_lane_lock(key):
                 continue  # its lane is alive
             try:

@@ -12,6 +12,8 @@ error becomes a :class:`ProviderError` with a sentence a user understands.
 Numbers reach SMS.ru as digits without the "+" (``79251234567``).
 """
 
+import functools
+
 from odoo.addons.sms_mailing.tools import phone
 from odoo.addons.sms_mailing.tools.exceptions import ProviderError
 from odoo.addons.sms_mailing.tools.i18n import lazy_translate
@@ -134,7 +136,7 @@ class SmsRuClient(SmsRuHttp):
             keys = [message.key for message in chunk.values()]
             try:
                 payload = self._call(
-                    "sms/send", params, lambda keys=keys: self.handing_over(keys)
+                    "sms/send", params, functools.partial(self.handing_over, keys)
                 )
             except ProviderError as err:
                 if not sent and err.failure_type != FAILURE_IN_DOUBT:
